@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -92,7 +91,7 @@ def quarantine_frame(rows: list[tuple[int | None, str | None, str]]) -> pl.DataF
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    ddl = resources.files("ingest").joinpath("schema.sql").read_text(encoding="utf-8")
+    ddl = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
     con.execute(ddl)
 
 

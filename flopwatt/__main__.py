@@ -1,0 +1,3 @@
+from flopwatt.cli import main
+
+main()

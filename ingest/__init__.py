@@ -1,0 +1,1 @@
+"""Ingest: one module per input format, all through ingest.loader."""

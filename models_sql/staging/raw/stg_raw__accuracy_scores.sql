@@ -1,0 +1,48 @@
+-- one accuracy row per (model, weights, dataset); percentages of correct top-1 / top-5
+with
+
+source as (
+    select * from {{ source('raw', 'accuracy') }}
+),
+
+renamed as (
+    select
+        model_name,
+        weights,
+        dataset,
+        top1_acc_pct,
+        top5_acc_pct,
+        100 - top1_acc_pct as top1_err_pct,
+        100 - top5_acc_pct as top5_err_pct,
+        file_size_mb,
+        recipe_url,
+        source as accuracy_source,
+        load_id,
+        line_number
+    from source
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by model_name, coalesce(weights, ''), dataset order by load_id desc
+        ) as load_rank
+    from renamed
+)
+
+select
+    model_name,
+    weights,
+    dataset,
+    top1_acc_pct,
+    top5_acc_pct,
+    top1_err_pct,
+    top5_err_pct,
+    file_size_mb,
+    recipe_url,
+    accuracy_source,
+    load_id,
+    line_number
+from ranked
+where load_rank = 1

@@ -1,0 +1,1 @@
+"""Plots: fits, figures and the report, read-only over the marts."""

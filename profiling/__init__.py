@@ -1,0 +1,1 @@
+"""Profiling: FLOP/param counts, accuracy metadata, timed runs, power sensors."""
