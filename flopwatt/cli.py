@@ -14,11 +14,17 @@ import click
 from flopwatt import __version__
 
 COMMANDS = {
-    "ingest": ("flopwatt.cmd_ingest:ingest", "Load files into the raw layer (power, runs, flops, ...)."),
+    "ingest": (
+        "flopwatt.cmd_ingest:ingest",
+        "Load files into the raw layer (power, runs, flops, ...).",
+    ),
     "build": ("flopwatt.cmd_warehouse:build", "Run dbt build against the configured database."),
     "status": ("flopwatt.cmd_warehouse:status", "What is loaded, and the last loads."),
     "sql": ("flopwatt.cmd_warehouse:sql", "Run read-only SQL against the warehouse."),
-    "profile": ("flopwatt.cmd_profile:profile", "Count MACs/params/accuracy of torchvision models."),
+    "profile": (
+        "flopwatt.cmd_profile:profile",
+        "Count MACs/params/accuracy of torchvision models.",
+    ),
     "bench": ("flopwatt.cmd_bench:bench", "Time inference runs while sampling power."),
     "run": ("flopwatt.cmd_run:run", "The main job: profile, bench, ingest, build, report."),
     "report": ("flopwatt.cmd_report:report", "Fits, figures and report.html from the marts."),

@@ -1,4 +1,4 @@
-"""``flopwatt build``, ``flopwatt status``, ``flopwatt sql``: the warehouse from the command line."""
+"""``flopwatt build``, ``status`` and ``sql``: the warehouse from the command line."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flopwatt.config import db_path
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def build(dbt_args: tuple[str, ...]) -> None:
-    """Run ``dbt build [DBT_ARGS...]`` on the warehouse (same as ``dbt build`` in the project root)."""
+    """Run ``dbt build [DBT_ARGS...]`` on the warehouse (as ``dbt build`` in the project root)."""
     from flopwatt.dbt_runner import run_dbt_build
 
     run_dbt_build(list(dbt_args))
@@ -66,7 +66,16 @@ def status(n_loads: int) -> None:
                 [n_loads],
             ).fetchall()
             _print_table(
-                ["load", "loaded_at (UTC)", "kind", "format", "read", "loaded", "quarantined", "source"],
+                [
+                    "load",
+                    "loaded_at (UTC)",
+                    "kind",
+                    "format",
+                    "read",
+                    "loaded",
+                    "quarantined",
+                    "source",
+                ],
                 [(r[0], f"{r[1]:%Y-%m-%d %H:%M:%S}", *r[2:]) for r in loads],
             )
     finally:
@@ -78,7 +87,7 @@ def status(n_loads: int) -> None:
 @click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv"]))
 @click.option("--max-rows", default=200, show_default=True, help="rows printed as a table")
 def sql(query: str, fmt: str, max_rows: int) -> None:
-    """Run read-only SQL against the warehouse, e.g. flopwatt sql "select * from marts.dim_models"."""
+    """Run read-only SQL on the warehouse, e.g. flopwatt sql "select * from marts.dim_models"."""
     import duckdb
 
     from flopwatt.db import connect

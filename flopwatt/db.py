@@ -17,7 +17,9 @@ class DatabaseMissingError(RuntimeError):
     """A read-only open of a database file that does not exist yet."""
 
 
-def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Raises DatabaseBusyError instead of DuckDB's lock error."""
     path = Path(path) if path is not None else db_path()
     if read_only and not path.exists():

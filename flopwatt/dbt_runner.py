@@ -1,40 +1,53 @@
-"""Running dbt against the configured warehouse, in-process (dbt's programmatic API)."""
+"""Running dbt against the configured warehouse.
+
+dbt runs in a child process: the DuckDB adapter keeps its connection open for the life of the
+process, which would block the read-only readers (report, ``flopwatt sql``) that follow a build.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 from flopwatt.config import PROJECT_ROOT, db_path
 from flopwatt.errors import FlopwattError
 
 
-def run_dbt(args: list[str], *, quiet: bool = False) -> None:
-    """Run a dbt command in the project with the project's profiles.yml; raise on failure."""
-    from dbt.cli.main import dbtRunner
+def dbt_command(args: list[str]) -> list[str]:
+    full = [
+        sys.executable,
+        "-c",
+        "import sys; from dbt.cli.main import cli; sys.exit(cli())",
+        *args,
+    ]
+    if "--project-dir" not in args:
+        full += ["--project-dir", str(PROJECT_ROOT)]
+    if "--profiles-dir" not in args:
+        full += ["--profiles-dir", str(PROJECT_ROOT)]
+    return full
 
+
+def run_dbt(args: list[str], *, quiet: bool = False, target: str | None = None) -> None:
+    """Run a dbt command in the project with the project's profiles.yml; raise on failure."""
     from flopwatt.db import connect
 
-    os.environ["FLOPWATT_DB"] = str(db_path())
-    # fail fast, with our message, if another process holds the file
-    connect().close()
-    full = [*args]
-    if "--project-dir" not in full:
-        full += ["--project-dir", str(PROJECT_ROOT)]
-    if "--profiles-dir" not in full:
-        full += ["--profiles-dir", str(PROJECT_ROOT)]
-    if quiet and "--quiet" not in full and "-q" not in full:
-        full.insert(0, "--quiet")
-    cwd = os.getcwd()
-    try:
-        os.chdir(PROJECT_ROOT)  # dbt writes target/ and logs/ relative to the project
-        result = dbtRunner().invoke(full)
-    finally:
-        os.chdir(cwd)
-    if result.exception is not None:
-        raise FlopwattError(f"dbt {' '.join(args)} failed: {result.exception}")
-    if not result.success:
+    env = dict(os.environ, FLOPWATT_DB=str(db_path()))
+    if target is None or target == "duckdb":
+        connect().close()  # fail fast, with our message, if another process holds the file
+    args = [*args]
+    if quiet and "--quiet" not in args and "-q" not in args:
+        args.insert(0, "--quiet")
+    if target is not None and "--target" not in args:
+        args += ["--target", target]
+    proc = subprocess.run(dbt_command(args), cwd=PROJECT_ROOT, env=env, check=False)
+    if proc.returncode == 1:
         raise FlopwattError(
             f"dbt {' '.join(args)} failed: some models or data tests did not pass (see above)"
+        )
+    if proc.returncode != 0:
+        raise FlopwattError(
+            f"dbt {' '.join(args)} failed to run (exit {proc.returncode}, see above)"
         )
 
 

@@ -48,7 +48,12 @@ def parse_codecarbon(path: Path | None = None) -> Batch:
     for zone, entry in data.items():
         line = key_lines.get(zone)
         ci = entry.get("carbon_intensity") if isinstance(entry, dict) else None
-        if not isinstance(ci, int | float) or isinstance(ci, bool) or not math.isfinite(ci) or ci < 0:
+        if (
+            not isinstance(ci, int | float)
+            or isinstance(ci, bool)
+            or not math.isfinite(ci)
+            or ci < 0
+        ):
             reason = f"carbon_intensity is {ci!r} for zone {zone}"
             bad.append((line, json.dumps({zone: entry}, allow_nan=True)[:500], reason))
             continue
@@ -58,7 +63,9 @@ def parse_codecarbon(path: Path | None = None) -> Batch:
                 "line_number": line,
                 "zone": zone,
                 "zone_name": entry.get("country_name"),
-                "year": int(year) if isinstance(year, int | float) and math.isfinite(year) else None,
+                "year": int(year)
+                if isinstance(year, int | float) and math.isfinite(year)
+                else None,
                 "g_per_kwh": float(ci),
                 "source": source,
                 "source_version": version,
@@ -66,10 +73,16 @@ def parse_codecarbon(path: Path | None = None) -> Batch:
         )
     rows = pl.DataFrame(
         good,
-        schema={"line_number": pl.Int64, "zone": pl.String, "zone_name": pl.String,
-                "year": pl.Int32, "g_per_kwh": pl.Float64, "source": pl.String,
-                "source_version": pl.String},
-    )  # fmt: skip
+        schema={
+            "line_number": pl.Int64,
+            "zone": pl.String,
+            "zone_name": pl.String,
+            "year": pl.Int32,
+            "g_per_kwh": pl.Float64,
+            "source": pl.String,
+            "source_version": pl.String,
+        },
+    )
     return Batch(
         kind="carbon",
         format="codecarbon-mix",
@@ -92,7 +105,9 @@ def parse_csv(path: Path | str) -> Batch:
     name = pl.col("zone_name") if "zone_name" in f.columns else pl.lit(None, pl.String)
     f = f.with_columns(
         first_reason(
-            pl.when(pl.col("zone").is_null() | (pl.col("zone") == "")).then(pl.lit("zone is empty")),
+            pl.when(pl.col("zone").is_null() | (pl.col("zone") == "")).then(
+                pl.lit("zone is empty")
+            ),
             value_reason,
             pl.when(value < 0).then(pl.lit("g_per_kwh is negative")),
             pl.when(year.is_null() | (year < 1900) | (year > 2200)).then(

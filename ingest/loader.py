@@ -1,7 +1,7 @@
 """The one loader every format goes through.
 
-A parser turns a source into a :class:`Batch` (rows per raw table plus quarantined lines); the loader
-writes it in one transaction together with its row in ``raw.loads``. A source whose content
+A parser turns a source into a :class:`Batch` (rows per raw table plus quarantined lines); the
+loader writes it in one transaction together with its row in ``raw.loads``. A source whose content
 (sha256) was already loaded as the same kind is skipped and reported, so re-running a load is safe.
 """
 
@@ -68,7 +68,8 @@ class LoadResult:
                 f"(same content); 0 rows added"
             )
         return (
-            f"{self.source}: load #{self.load_id} ({self.kind}/{self.format}) read {self.rows_read}, "
+            f"{self.source}: load #{self.load_id} ({self.kind}/{self.format}) "
+            f"read {self.rows_read}, "
             f"loaded {self.rows_loaded}, quarantined {self.rows_quarantined}"
         )
 
@@ -119,21 +120,35 @@ def load(batch: Batch, con: duckdb.DuckDBPyConnection | None = None) -> LoadResu
         previous = find_previous_load(con, batch.kind, batch.sha256)
         if previous is not None:
             return LoadResult(
-                None, batch.source, batch.kind, batch.format, batch.rows_read, 0, 0,
-                skipped_as_duplicate_of=previous, warnings=batch.warnings,
-            )  # fmt: skip
+                None,
+                batch.source,
+                batch.kind,
+                batch.format,
+                batch.rows_read,
+                0,
+                0,
+                skipped_as_duplicate_of=previous,
+                warnings=batch.warnings,
+            )
         con.execute("begin transaction")
         try:
             load_id = con.execute("select nextval('raw.load_id_seq')").fetchone()[0]
             con.execute(
                 "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    load_id, batch.kind, batch.format, batch.source, batch.sha256,
+                    load_id,
+                    batch.kind,
+                    batch.format,
+                    batch.source,
+                    batch.sha256,
                     json.dumps(batch.options, sort_keys=True, default=str),
-                    batch.rows_read, batch.rows_loaded, batch.rows_quarantined,
-                    datetime.now(UTC).replace(tzinfo=None), __version__,
+                    batch.rows_read,
+                    batch.rows_loaded,
+                    batch.rows_quarantined,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    __version__,
                 ],
-            )  # fmt: skip
+            )
             frames = dict(batch.tables)
             if batch.quarantine.height:
                 frames["quarantine"] = batch.quarantine
@@ -146,9 +161,15 @@ def load(batch: Batch, con: duckdb.DuckDBPyConnection | None = None) -> LoadResu
             con.execute("rollback")
             raise
         return LoadResult(
-            load_id, batch.source, batch.kind, batch.format, batch.rows_read,
-            batch.rows_loaded, batch.rows_quarantined, warnings=batch.warnings,
-        )  # fmt: skip
+            load_id,
+            batch.source,
+            batch.kind,
+            batch.format,
+            batch.rows_read,
+            batch.rows_loaded,
+            batch.rows_quarantined,
+            warnings=batch.warnings,
+        )
     finally:
         if own:
             con.close()

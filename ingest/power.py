@@ -71,14 +71,37 @@ def parse(
     ts_col, value_col, meter_col, unit_col = LAYOUTS[fmt]
     table.require(ts_col, value_col, format_name=fmt)
     default_factor = _unit_factor(unit)
-    return _readings(table, fmt, ts_col, value_col, meter_col, unit_col, default_factor,
-                     meter=meter, tz=tz, meter_kind=meter_kind, zone=zone, unit=unit)  # fmt: skip
+    return _readings(
+        table,
+        fmt,
+        ts_col,
+        value_col,
+        meter_col,
+        unit_col,
+        default_factor,
+        meter=meter,
+        tz=tz,
+        meter_kind=meter_kind,
+        zone=zone,
+        unit=unit,
+    )
 
 
 def _readings(
-    table: Table, fmt, ts_col, value_col, meter_col, unit_col, default_factor, *, meter, tz,
-    meter_kind, zone, unit,
-) -> Batch:  # fmt: skip
+    table: Table,
+    fmt,
+    ts_col,
+    value_col,
+    meter_col,
+    unit_col,
+    default_factor,
+    *,
+    meter,
+    tz,
+    meter_kind,
+    zone,
+    unit,
+) -> Batch:
     f = table.frame
     has_meter_col = meter_col in f.columns
     if not has_meter_col and meter is None:
@@ -91,7 +114,9 @@ def _readings(
     f = f.with_columns(times["at"].alias("measured_at"), times["reason"].alias("ts_reason"))
     meter_expr = pl.col(meter_col) if has_meter_col else pl.lit(meter)
     if has_meter_col and meter is not None:
-        meter_expr = pl.coalesce(pl.when(pl.col(meter_col) != "").then(pl.col(meter_col)), pl.lit(meter))
+        meter_expr = pl.coalesce(
+            pl.when(pl.col(meter_col) != "").then(pl.col(meter_col)), pl.lit(meter)
+        )
     f = f.with_columns(meter_expr.alias("meter_id"))
     value, value_reason = numeric(value_col, "power")
     state_reason = pl.when(pl.col(value_col).str.to_lowercase().is_in(BAD_STATES)).then(
@@ -99,18 +124,25 @@ def _readings(
     )
     if unit_col and unit_col in f.columns and unit is None:
         u = pl.col(unit_col).str.strip_chars().str.to_lowercase()
-        factor = pl.col(unit_col).str.strip_chars().str.to_lowercase().replace_strict(
-            UNIT_FACTORS, default=None, return_dtype=pl.Float64
+        factor = (
+            pl.col(unit_col)
+            .str.strip_chars()
+            .str.to_lowercase()
+            .replace_strict(UNIT_FACTORS, default=None, return_dtype=pl.Float64)
         )
         factor = pl.when(u == "").then(pl.lit(1.0)).otherwise(factor)
-        unit_reason = pl.when(factor.is_null()).then(pl.format("unknown unit '{}'", pl.col(unit_col)))
+        unit_reason = pl.when(factor.is_null()).then(
+            pl.format("unknown unit '{}'", pl.col(unit_col))
+        )
     else:
         factor = pl.lit(default_factor)
         unit_reason = pl.lit(None, pl.String)
     power = value * factor
     reason = first_reason(
         pl.col("ts_reason"),
-        pl.when(pl.col("meter_id").is_null() | (pl.col("meter_id") == "")).then(pl.lit("no meter id")),
+        pl.when(pl.col("meter_id").is_null() | (pl.col("meter_id") == "")).then(
+            pl.lit("no meter id")
+        ),
         state_reason,
         value_reason,
         unit_reason,
@@ -119,9 +151,13 @@ def _readings(
     f = f.with_columns(power.alias("power_w"), reason.alias("reason"))
     good = f.filter(pl.col("reason").is_null())
     bad = f.filter(pl.col("reason").is_not_null())
-    readings = good.select("line", "meter_id", "measured_at", "power_w").rename({"line": "line_number"})
+    readings = good.select("line", "meter_id", "measured_at", "power_w").rename(
+        {"line": "line_number"}
+    )
     meters = (
-        readings.select("meter_id").unique(maintain_order=True).with_columns(
+        readings.select("meter_id")
+        .unique(maintain_order=True)
+        .with_columns(
             pl.lit(meter_kind).alias("meter_kind"),
             pl.lit(zone, pl.String).alias("zone"),
             pl.lit(fmt).alias("source_format"),

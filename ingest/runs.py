@@ -26,7 +26,9 @@ def run_id(
 
 def _run_id_expr() -> pl.Expr:
     return pl.struct("model_name", "started_at", "ended_at", "meter_id", "phase").map_elements(
-        lambda r: run_id(r["model_name"], r["started_at"], r["ended_at"], r["meter_id"], r["phase"]),
+        lambda r: run_id(
+            r["model_name"], r["started_at"], r["ended_at"], r["meter_id"], r["phase"]
+        ),
         return_dtype=pl.String,
     )
 
@@ -43,7 +45,9 @@ def _int_col(f: pl.DataFrame, name: str, default: int | None, what: str) -> tupl
         .when(value.is_null() | (value != value.round(0)) | (value <= 0))
         .then(pl.format(f"{what} {{}} is not a positive whole number", raw))
     )
-    out = pl.when(empty).then(pl.lit(default, pl.Int64)).otherwise(value.cast(pl.Int64, strict=False))
+    out = (
+        pl.when(empty).then(pl.lit(default, pl.Int64)).otherwise(value.cast(pl.Int64, strict=False))
+    )
     return out, reason
 
 
@@ -69,8 +73,10 @@ def parse(
     meter_expr = pl.coalesce(pl.when(meter_expr != "").then(meter_expr), pl.lit(meter, pl.String))
     weights = pl.col("weights") if "weights" in f.columns else pl.lit(None, pl.String)
     phase_expr = pl.col("phase") if "phase" in f.columns else pl.lit(phase)
-    phase_expr = pl.when(phase_expr.is_null() | (phase_expr == "")).then(pl.lit(phase)).otherwise(
-        phase_expr.str.to_lowercase()
+    phase_expr = (
+        pl.when(phase_expr.is_null() | (phase_expr == ""))
+        .then(pl.lit(phase))
+        .otherwise(phase_expr.str.to_lowercase())
     )
     f = f.with_columns(
         pl.col("model").alias("model_name"),
@@ -83,6 +89,8 @@ def parse(
         meter_expr.alias("meter_id"),
         pl.when(weights != "").then(weights).alias("weights"),
         phase_expr.alias("phase"),
+        n_reason.alias("n_reason"),
+        b_reason.alias("b_reason"),
     )
     reason = first_reason(
         pl.when(pl.col("model_name").is_null() | (pl.col("model_name") == "")).then(
@@ -93,18 +101,27 @@ def parse(
         pl.when(pl.col("ended_at") <= pl.col("started_at")).then(
             pl.lit("end_time is not after start_time")
         ),
-        pl.when(~pl.col("phase").is_in(PHASES)).then(pl.format("unknown phase '{}'", pl.col("phase"))),
-        n_reason,
-        b_reason,
+        pl.when(~pl.col("phase").is_in(PHASES)).then(
+            pl.format("unknown phase '{}'", pl.col("phase"))
+        ),
+        pl.col("n_reason"),
+        pl.col("b_reason"),
     )
     f = f.with_columns(reason.alias("reason"))
     good = f.filter(pl.col("reason").is_null())
     runs = good.select(
         pl.col("line").alias("line_number"),
         _run_id_expr().alias("run_id"),
-        "model_name", "weights", "phase", "started_at", "ended_at", "n_inferences",
-        "batch_size", "meter_id", pl.lit("runs-csv").alias("source_format"),
-    )  # fmt: skip
+        "model_name",
+        "weights",
+        "phase",
+        "started_at",
+        "ended_at",
+        "n_inferences",
+        "batch_size",
+        "meter_id",
+        pl.lit("runs-csv").alias("source_format"),
+    )
     return Batch(
         kind="runs",
         format="runs-csv",
@@ -113,6 +130,11 @@ def parse(
         rows_read=f.height,
         tables={"runs": runs},
         quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-        options={"tz": tz, "inferences": inferences, "batch_size": batch_size, "meter": meter,
-                 "phase": phase},  # fmt: skip
+        options={
+            "tz": tz,
+            "inferences": inferences,
+            "batch_size": batch_size,
+            "meter": meter,
+            "phase": phase,
+        },
     )

@@ -1,4 +1,4 @@
-"""Reading a delimited or Parquet source as all-string columns, keeping the way back to its lines."""
+"""Reading a CSV or Parquet source as all-string columns, keeping the way back to its lines."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class Table:
 
 
 def read_table(path: Path | str) -> Table:
-    """Read CSV (any line ends, optional UTF-8 BOM) or Parquet as strings, with file line numbers."""
+    """Read CSV (any line ends, optional UTF-8 BOM) or Parquet as strings, with line numbers."""
     path = Path(path)
     if not path.exists():
         raise IngestError(str(path), "file not found")
@@ -76,7 +76,7 @@ def read_table(path: Path | str) -> Table:
     if path.suffix.lower() in {".parquet", ".pq"}:
         try:
             frame = pl.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - any parquet failure is a format error
+        except Exception as exc:
             raise IngestError(str(path), f"not a readable Parquet file ({exc})") from exc
         frame = frame.select(pl.all().cast(pl.String))
         frame = frame.rename({c: c.strip().lower() for c in frame.columns})

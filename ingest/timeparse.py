@@ -1,4 +1,4 @@
-"""Timestamp strings to naive UTC, vectorised, with a reason for every value that cannot be converted.
+"""Timestamp strings to naive UTC, vectorised, with a reason for every value that fails.
 
 Accepted: ISO-8601 with an offset or ``Z`` (converted to UTC); naive local times with an IANA zone
 (``--tz``), converted correctly across DST, where ambiguous (clocks going back) and non-existent
@@ -24,7 +24,9 @@ def check_tz(tz: str | None) -> str | None:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as Europe/London") from exc
+        raise ValueError(
+            f"unknown time zone {tz!r}: use an IANA name such as Europe/London"
+        ) from exc
     return tz
 
 
@@ -39,7 +41,7 @@ def _normalise(s: pl.Expr) -> pl.Expr:
 
 
 def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 2) -> pl.DataFrame:
-    """Parse ``values`` into a frame with ``at`` (naive UTC datetime[us]) and ``reason`` (null = ok).
+    """Parse ``values`` into a frame with ``at`` (naive UTC datetime[us]) and ``reason``.
 
     Raises IngestError when naive local times are present and ``tz`` is None (the user must say
     which zone the log was written in); ``first_line`` is the file line of ``values[0]``.
@@ -74,8 +76,10 @@ def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 
     aware = pl.col("norm").str.to_datetime(
         _FMT + "%:z", strict=False, time_unit="us", time_zone="UTC"
     )
-    epoch = (pl.col("norm").cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64).cast(
-        pl.Datetime("us", "UTC")
+    epoch = (
+        (pl.col("norm").cast(pl.Float64, strict=False) * 1e6)
+        .cast(pl.Int64)
+        .cast(pl.Datetime("us", "UTC"))
     )
     df = df.with_columns(
         pl.when(pl.col("kind") == "aware").then(aware).alias("aware_at"),
@@ -103,10 +107,18 @@ def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 
         .then(pl.lit("empty timestamp"))
         .when(at.is_not_null())
         .then(pl.lit(None, pl.String))
-        .when((pl.col("kind") == "naive") & pl.col("local").is_not_null() & pl.col("exists_locally"))
-        .then(pl.format("ambiguous local time {} in {} (DST change: occurs twice)", "raw", pl.lit(tz)))
+        .when(
+            (pl.col("kind") == "naive") & pl.col("local").is_not_null() & pl.col("exists_locally")
+        )
+        .then(
+            pl.format("ambiguous local time {} in {} (DST change: occurs twice)", "raw", pl.lit(tz))
+        )
         .when((pl.col("kind") == "naive") & pl.col("local").is_not_null())
-        .then(pl.format("non-existent local time {} in {} (DST gap: clocks skip it)", "raw", pl.lit(tz)))
+        .then(
+            pl.format(
+                "non-existent local time {} in {} (DST gap: clocks skip it)", "raw", pl.lit(tz)
+            )
+        )
         .otherwise(pl.format("unparseable timestamp {}", "raw"))
     )
     return df.select(at.dt.replace_time_zone(None).alias("at"), reason.alias("reason"))
