@@ -10,11 +10,13 @@ A GPU that gives neither is left out, with the reason in :attr:`NvmlSensor.skipp
 The NVML calls go through the object passed as ``nvml`` (default: the ``pynvml`` module), so tests
 inject a fake with the same function names: ``nvmlInit``, ``nvmlShutdown``, ``nvmlDeviceGetCount``,
 ``nvmlDeviceGetHandleByIndex``, ``nvmlDeviceGetUUID``, ``nvmlDeviceGetName``,
-``nvmlDeviceGetTotalEnergyConsumption``, ``nvmlDeviceGetPowerUsage`` and the exception ``NVMLError``.
+``nvmlDeviceGetTotalEnergyConsumption``, ``nvmlDeviceGetPowerUsage`` and the exception
+``NVMLError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -102,7 +104,6 @@ class NvmlSensor(Sensor):
             yield meter.meter_id, float(get())
 
     def close(self) -> None:
-        try:
+        # shutting down twice, or after a failed init: nothing to release
+        with contextlib.suppress(Exception):
             self.nvml.nvmlShutdown()
-        except Exception:  # shutting down twice, or after a failed init: nothing to release
-            pass

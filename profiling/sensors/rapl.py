@@ -70,7 +70,7 @@ def scan(root: Path | str = DEFAULT_ROOT) -> list[Domain]:
         depth = m.group(2).count(":")
         domains.append(Domain(path.name, path, name, int(m.group(1)), depth, range_uj))
     if not domains:
-        raise SensorUnavailable(f"rapl: no intel-rapl:* zones under {root} (no RAPL on this CPU/VM)")
+        raise SensorUnavailable(f"rapl: no intel-rapl:* zones under {root} (no RAPL here)")
     return domains
 
 
@@ -78,9 +78,7 @@ def select_domains(domains: Iterable[Domain]) -> list[Domain]:
     """Top-level packages and dram domains; never core/uncore (inside a package) or psys."""
     keep = []
     for d in domains:
-        if d.depth == 0 and PACKAGE_RE.match(d.name):
-            keep.append(d)
-        elif d.name == "dram":
+        if (d.depth == 0 and PACKAGE_RE.match(d.name)) or d.name == "dram":
             keep.append(d)
     return keep
 

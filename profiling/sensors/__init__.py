@@ -1,0 +1,32 @@
+"""Power sensors for timed runs: RAPL counters, NVML GPUs, and a labelled CPU-load estimate.
+
+``select_sensor("auto")`` picks the best available (rapl > nvml > estimate); a :class:`Sampler`
+reads it on a background thread while the bench runs. Nothing here imports torch.
+"""
+
+from profiling.sensors.base import (
+    Clock,
+    Meter,
+    Sample,
+    Sampler,
+    Sensor,
+    SensorUnavailable,
+    energy_between,
+    unwrap_counter,
+)
+from profiling.sensors.select import CHOICES, Selection, make_sensor, select_sensor
+
+__all__ = [
+    "CHOICES",
+    "Clock",
+    "Meter",
+    "Sample",
+    "Sampler",
+    "Selection",
+    "Sensor",
+    "SensorUnavailable",
+    "energy_between",
+    "make_sensor",
+    "select_sensor",
+    "unwrap_counter",
+]

@@ -1,0 +1,67 @@
+"""Choosing the sensor: ``auto`` takes the first that works of rapl > nvml > estimate.
+
+``auto`` prefers a measurement (RAPL counters, then NVML) over the estimate, and records why each
+better sensor was passed over (:attr:`Selection.passed_over`). An explicit choice that cannot be
+used raises :class:`SensorUnavailable` with the reason (e.g. ``energy_uj`` not readable).
+With ``prefer_gpu`` (the bench runs the model on a CUDA device) ``auto`` tries NVML before RAPL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from profiling.sensors.base import Sensor, SensorUnavailable
+
+CHOICES = ("auto", "rapl", "nvml", "estimate")
+
+
+@dataclass
+class Selection:
+    sensor: Sensor
+    passed_over: list[str] = field(default_factory=list)  # "rapl: <why>" for auto
+
+
+def make_sensor(
+    name: str,
+    *,
+    tdp_w: float | None = None,
+    rapl_root: Path | str | None = None,
+    nvml: Any = None,
+) -> Sensor:
+    """One sensor by name; raises SensorUnavailable with the reason when it cannot be used."""
+    if name == "rapl":
+        from profiling.sensors.rapl import DEFAULT_ROOT, RaplSensor
+
+        return RaplSensor(rapl_root if rapl_root is not None else DEFAULT_ROOT)
+    if name == "nvml":
+        from profiling.sensors.nvml import NvmlSensor
+
+        return NvmlSensor(nvml)
+    if name == "estimate":
+        from profiling.sensors.estimate import EstimateSensor
+
+        return EstimateSensor(tdp_w)
+    raise ValueError(f"unknown sensor {name!r}: one of {', '.join(CHOICES)}")
+
+
+def select_sensor(
+    choice: str = "auto",
+    *,
+    tdp_w: float | None = None,
+    rapl_root: Path | str | None = None,
+    nvml: Any = None,
+    prefer_gpu: bool = False,
+) -> Selection:
+    if choice not in CHOICES:
+        raise ValueError(f"unknown sensor {choice!r}: one of {', '.join(CHOICES)}")
+    if choice != "auto":
+        return Selection(make_sensor(choice, tdp_w=tdp_w, rapl_root=rapl_root, nvml=nvml))
+    passed: list[str] = []
+    for name in ("nvml", "rapl") if prefer_gpu else ("rapl", "nvml"):
+        try:
+            return Selection(make_sensor(name, rapl_root=rapl_root, nvml=nvml), passed)
+        except SensorUnavailable as exc:
+            passed.append(str(exc))
+    return Selection(make_sensor("estimate", tdp_w=tdp_w), passed)
