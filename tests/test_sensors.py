@@ -399,7 +399,9 @@ def test_auto_prefers_rapl_then_nvml(powercap, tmp_path):
     assert select_sensor("auto", rapl_root=powercap, nvml=gpu).sensor.name == "rapl"
     assert select_sensor("auto", rapl_root=tmp_path / "none", nvml=gpu).sensor.name == "nvml"
     # a model on the GPU: NVML first
-    assert select_sensor("auto", rapl_root=powercap, nvml=gpu, prefer_gpu=True).sensor.name == "nvml"
+    assert (
+        select_sensor("auto", rapl_root=powercap, nvml=gpu, prefer_gpu=True).sensor.name == "nvml"
+    )
 
 
 def test_explicit_unavailable_choice_says_why(tmp_path):
