@@ -14,7 +14,9 @@ TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, 
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
-    """Parse and load each file in its own transaction; report every file, fail at the end."""
+    """Parse and load each file in its own transaction; report every file, fail at the end.
+
+    A database URL (``postgresql://...``) is passed on as the string it is, a path as a Path."""
     from ingest.loader import load
 
     if not paths:
@@ -22,7 +24,7 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
     failures = []
     for p in paths:
         try:
-            batch = parse_one(Path(p))
+            batch = parse_one(p if _is_url(p) else Path(p))
             result = load(batch)
         except IngestError as exc:
             failures.append(str(exc))
@@ -36,9 +38,23 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
             for line, reason in q.select("line_number", "reason").head(5).iter_rows():
                 click.echo(f"  quarantined line {line}: {reason}")
             if q.height > 5:
-                click.echo(f"  ... {q.height - 5} more (see raw.quarantine, load #{result.load_id})")
+                click.echo(
+                    f"  ... {q.height - 5} more (see raw.quarantine, load #{result.load_id})"
+                )
     if failures:
         raise FlopwattError(f"{len(failures)} of {len(paths)} file(s) not loaded")
+
+
+def _is_url(p: str) -> bool:
+    return "://" in str(p)
+
+
+def _require_tz(tz: str | None, what: str) -> None:
+    if not tz:
+        raise click.UsageError(
+            f"{what} writes naive local timestamps: --tz is required (an IANA zone such as "
+            "Europe/London)"
+        )
 
 
 @click.group()
@@ -48,53 +64,206 @@ def ingest() -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, metavar="FILE|URL...")
 @click.option(
     "--format",
     "format_",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "generic", "ha-history", "ha-events"]),
+    type=click.Choice(["auto", "generic", "ha-history", "ha-events", "ha-db", "nvidia-smi"]),
     help="generic: timestamp,watts[,meter_id] (CSV or Parquet); ha-history: Home Assistant "
     "history export entity_id,state,last_changed; ha-events: last_changed,entity_id,node_id,"
-    "power_consumption,unit. auto: from the header.",
+    "power_consumption,unit; ha-db: Home Assistant's recorder database, a SQLite file (default "
+    "home-assistant_v2.db) or a postgresql:// URL, with --entity; nvidia-smi: an nvidia-smi "
+    "--query-gpu=timestamp,uuid,power.draw --format=csv log, with --tz. auto: from the header.",
 )
-@click.option("--meter", help="meter id when the file has no meter_id/entity_id column")
-@click.option("--tz", help=TZ_HELP)
-@click.option("--unit", type=click.Choice(["W", "kW"], case_sensitive=False),
-              help="unit of the values (default: the file's unit column, else W)")  # fmt: skip
-@click.option("--meter-kind", default="wall", show_default=True,
-              type=click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"]))  # fmt: skip
+@click.option(
+    "--meter",
+    help="meter id when the file has no meter_id/entity_id column "
+    "(ha-db: instead of the entity id; nvidia-smi: prefix of the per-GPU ids)",
+)
+@click.option("--tz", help=TZ_HELP + "; required for nvidia-smi")
+@click.option(
+    "--unit",
+    type=click.Choice(["W", "kW"], case_sensitive=False),
+    help="unit of the values (default: the file's unit column, else W)",
+)
+@click.option(
+    "--meter-kind",
+    default=None,
+    type=click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"]),
+    help="kind of meter [default: gpu for nvidia-smi, else wall]",
+)
 @click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-def power(files, format_, meter, tz, unit, meter_kind, zone) -> None:
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    help="ha-db: entity id of the power sensor, e.g. sensor.plug_power (repeatable)",
+)
+@click.option(
+    "--statistics-fallback",
+    is_flag=True,
+    help="ha-db: where states were purged, use statistics_short_term 5-min means",
+)
+def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistics_fallback) -> None:
     """Instantaneous power readings (W or kW)."""
+    zone = zone.upper() if zone else None
+    if format_ != "ha-db" and (entities or statistics_fallback):
+        raise click.UsageError("--entity and --statistics-fallback go with --format ha-db")
+    if format_ == "ha-db":
+        from ingest import ha_db
+
+        if not entities:
+            raise click.UsageError("--format ha-db needs --entity (e.g. sensor.plug_power)")
+        if meter and len(entities) > 1:
+            raise click.UsageError("--meter names one meter: give one --entity with it")
+        sources = files or (ha_db.DEFAULT_PATH,)
+        pairs = [(s, e) for s in sources for e in entities]
+        keys = tuple(f"{s}#{e}" for s, e in pairs)
+        by_key = dict(zip(keys, pairs, strict=True))
+        load_files(
+            keys,
+            lambda k: ha_db.parse(
+                by_key[str(k)][0],
+                entity=by_key[str(k)][1],
+                statistics_fallback=statistics_fallback,
+                meter=meter,
+                unit=unit,
+                meter_kind=meter_kind or "wall",
+                zone=zone,
+            ),
+        )
+        return
+    if format_ == "nvidia-smi":
+        from ingest import nvidia_smi
+
+        _require_tz(tz, "nvidia-smi")
+        load_files(
+            files,
+            lambda p: nvidia_smi.parse(
+                p, tz=tz, meter=meter, meter_kind=meter_kind or "gpu", zone=zone
+            ),
+        )
+        return
     from ingest import power as mod
 
     load_files(
         files,
-        lambda p: mod.parse(p, format=format_, meter=meter, tz=tz, unit=unit,
-                            meter_kind=meter_kind, zone=zone.upper() if zone else None),
-    )  # fmt: skip
+        lambda p: mod.parse(
+            p,
+            format=format_,
+            meter=meter,
+            tz=tz,
+            unit=unit,
+            meter_kind=meter_kind or "wall",
+            zone=zone,
+        ),
+    )
+
+
+@ingest.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "format_",
+    required=True,
+    type=click.Choice(["generic", "rapl-dump", "shelly", "tasmota", "kasa"]),
+    help="generic: timestamp,counter[,meter_id] with --unit; rapl-dump: timestamp,energy_uj"
+    "[,domain][,max_energy_range_uj]; shelly: aenergy.total (Wh), meters.N.total (watt-minutes), "
+    "emeters.N.total (Wh), plain total needs --unit; tasmota: ENERGY.Total (kWh); kasa: total_wh "
+    "(Wh) or total (kWh). CSV or JSON lines (nested keys flattened: energy.total).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["J", "Wh", "kWh", "uJ", "mJ", "watt-minutes"], case_sensitive=False),
+    help="unit of the counter (required for generic)",
+)
+@click.option(
+    "--range",
+    "range_",
+    type=float,
+    help="wrap range of the counter, in its unit (the value at which it rolls over to 0)",
+)
+@click.option("--meter", help="meter id (prefix when the file names several)")
+@click.option("--tz", help=TZ_HELP)
+@click.option(
+    "--meter-kind",
+    default=None,
+    type=click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"]),
+    help="kind of meter [default: cpu_package/dram for rapl-dump, else wall]",
+)
+@click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
+def counters(files, format_, unit, range_, meter, tz, meter_kind, zone) -> None:
+    """Cumulative energy counters (RAPL energy_uj, smart-plug totals): stored in J as read;
+    wraps and resets are undone in dbt."""
+    from ingest import counters as mod
+
+    load_files(
+        files,
+        lambda p: mod.parse(
+            p,
+            format=format_,
+            unit=unit,
+            range_=range_,
+            meter=meter,
+            tz=tz,
+            meter_kind=meter_kind,
+            zone=zone.upper() if zone else None,
+        ),
+    )
 
 
 @ingest.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--tz", help=TZ_HELP)
-@click.option("--inferences", type=click.IntRange(min=1),
-              help="n_inferences of runs whose file has no such column (the study used 10000)")  # fmt: skip
+@click.option(
+    "--inferences",
+    type=click.IntRange(min=1),
+    help="n_inferences of runs whose file has no such column (the study used 10000)",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), help="batch size when the file has none")
 @click.option("--meter", help="meter that measured these runs, when the file has no meter_id")
-@click.option("--phase", default="inference", show_default=True,
-              type=click.Choice(["inference", "training", "idle"]))  # fmt: skip
-def runs(files, tz, inferences, batch_size, meter, phase) -> None:
-    """Run intervals: model,start_time,end_time[,n_inferences,batch_size,meter_id,weights,phase]."""
+@click.option(
+    "--phase",
+    default="inference",
+    show_default=True,
+    type=click.Choice(["inference", "training", "idle"]),
+)
+@click.option(
+    "--format",
+    "format_",
+    default="runs-csv",
+    show_default=True,
+    type=click.Choice(["runs-csv", "codecarbon"]),
+    help="runs-csv: model,start_time,end_time,...; codecarbon: CodeCarbon's emissions.csv "
+    "(any version; each row a run with its measured energy; --tz required)",
+)
+@click.option("--model", help="codecarbon: model name of the runs (default: project_name)")
+def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> None:
+    """Run intervals: model,start_time,end_time[,n_inferences,batch_size,meter_id,weights,phase],
+    or CodeCarbon's emissions.csv with --format codecarbon."""
+    if format_ == "codecarbon":
+        from ingest import codecarbon_csv
+
+        _require_tz(tz, "CodeCarbon")
+        load_files(
+            files,
+            lambda p: codecarbon_csv.parse(
+                p, tz=tz, model=model, phase=phase, meter=meter, inferences=inferences
+            ),
+        )
+        return
+    if model:
+        raise click.UsageError("--model goes with --format codecarbon")
     from ingest import runs as mod
 
     load_files(
         files,
-        lambda p: mod.parse(p, tz=tz, inferences=inferences, batch_size=batch_size, meter=meter,
-                            phase=phase),
-    )  # fmt: skip
+        lambda p: mod.parse(
+            p, tz=tz, inferences=inferences, batch_size=batch_size, meter=meter, phase=phase
+        ),
+    )
 
 
 @ingest.command()
@@ -109,8 +278,13 @@ def flops(files, counter) -> None:
 
 @ingest.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("--as", "as_", required=True, type=click.Choice(["error", "accuracy"]),
-              help="whether top1/top5 hold error % or accuracy %")  # fmt: skip
+@click.option(
+    "--as",
+    "as_",
+    required=True,
+    type=click.Choice(["error", "accuracy"]),
+    help="whether top1/top5 hold error % or accuracy %",
+)
 @click.option("--dataset", default="ImageNet-1K", show_default=True)
 def accuracy(files, as_, dataset) -> None:
     """Top-1/top-5 per model: model,top1,top5 (percent)."""
@@ -121,13 +295,52 @@ def accuracy(files, as_, dataset) -> None:
 
 @ingest.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-def carbon(files) -> None:
-    """Annual grid intensity (gCO2e/kWh): zone,year,g_per_kwh[,source,zone_name].
+@click.option(
+    "--format",
+    "format_",
+    default="annual",
+    show_default=True,
+    type=click.Choice(["annual", "neso", "electricitymaps", "series"]),
+    help="annual: zone,year,g_per_kwh[,source,zone_name] (no FILE: CodeCarbon's OWID "
+    "mix); time-resolved, into raw.carbon_intensity_series: neso: the UK NESO carbon "
+    "intensity API JSON; electricitymaps: an Electricity Maps CSV export; series: "
+    "zone,from,to,g_per_kwh[,is_forecast,source]",
+)
+@click.option(
+    "--zone",
+    help="neso: zone of national data (default GBR); electricitymaps: override the file's Zone Id",
+)
+@click.option(
+    "--basis",
+    default="lifecycle",
+    show_default=True,
+    type=click.Choice(["lifecycle", "direct"]),
+    help="electricitymaps: life-cycle or direct emissions",
+)
+@click.option(
+    "--period",
+    type=click.Choice(["5m", "15m", "30m", "1h", "1d", "1mo", "1y"]),
+    help="electricitymaps: length of each row's period (default: from the file name "
+    "or the spacing of the rows)",
+)
+@click.option("--tz", help=TZ_HELP + " (series: naive from/to)")
+def carbon(files, format_, zone, basis, period, tz) -> None:
+    """Grid carbon intensity (gCO2e/kWh): annual per zone, or a time series (--format
+    neso|electricitymaps|series) used in preference to annual averages.
 
-    With no FILE, loads the default table: CodeCarbon's bundled OWID energy mix."""
+    With no FILE (annual), loads the default table: CodeCarbon's bundled OWID energy mix."""
     from ingest import carbon as mod
+    from ingest import carbon_series as series
 
-    if not files:
+    if format_ == "neso":
+        load_files(files, lambda p: series.parse_neso(p, zone=zone))
+    elif format_ == "electricitymaps":
+        load_files(
+            files, lambda p: series.parse_electricitymaps(p, basis=basis, zone=zone, period=period)
+        )
+    elif format_ == "series":
+        load_files(files, lambda p: series.parse_csv(p, tz=tz))
+    elif not files:
         load_files(("<codecarbon>",), lambda _p: mod.parse_codecarbon())
     else:
         load_files(files, mod.parse_csv)

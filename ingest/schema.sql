@@ -118,3 +118,10 @@ create table if not exists raw.carbon_intensity_series (
     is_forecast boolean,
     source varchar not null
 );
+
+-- Gaps (issue 7): a quarantined row that stands for a gap in a meter's readings (Home Assistant
+-- "unavailable"/"unknown", nvidia-smi "[N/A]") has a reason starting with "gap: " and keeps its
+-- meter and instant here, so the energy model can end the held reading at measured_at instead of
+-- holding the last value across the gap. Null for every other quarantined row.
+alter table raw.quarantine add column if not exists meter_id varchar;
+alter table raw.quarantine add column if not exists measured_at timestamp;
