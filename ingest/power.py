@@ -119,8 +119,11 @@ def _readings(
         )
     f = f.with_columns(meter_expr.alias("meter_id"))
     value, value_reason = numeric(value_col, "power")
-    state_reason = pl.when(pl.col(value_col).str.to_lowercase().is_in(BAD_STATES)).then(
-        pl.format("state '{}' (no reading)", pl.col(value_col))
+    is_gap = pl.col(value_col).is_null() | pl.col(value_col).str.to_lowercase().is_in(BAD_STATES)
+    # a gap keeps its meter and instant in the quarantine so the energy model ends the held
+    # reading there instead of holding it across the outage
+    state_reason = pl.when(is_gap).then(
+        pl.format("gap: state '{}' (no reading)", pl.col(value_col))
     )
     if unit_col and unit_col in f.columns and unit is None:
         u = pl.col(unit_col).str.strip_chars().str.to_lowercase()
@@ -151,6 +154,11 @@ def _readings(
     f = f.with_columns(power.alias("power_w"), reason.alias("reason"))
     good = f.filter(pl.col("reason").is_null())
     bad = f.filter(pl.col("reason").is_not_null())
+    gap = pl.col("reason").str.starts_with("gap: ")
+    quarantine = table.quarantine(bad.select("line", "reason")).with_columns(
+        bad.select(pl.when(gap).then(pl.col("meter_id")).alias("meter_id"))["meter_id"],
+        bad.select(pl.when(gap).then(pl.col("measured_at")).alias("measured_at"))["measured_at"],
+    )
     readings = good.select("line", "meter_id", "measured_at", "power_w").rename(
         {"line": "line_number"}
     )
@@ -171,6 +179,6 @@ def _readings(
         sha256=table.sha256,
         rows_read=f.height,
         tables={"power_readings": readings, "meters": meters},
-        quarantine=table.quarantine(bad),
+        quarantine=quarantine,
         options={"meter": meter, "tz": tz, "unit": unit, "meter_kind": meter_kind, "zone": zone},
     )

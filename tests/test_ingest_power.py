@@ -83,6 +83,13 @@ def test_ha_history_export_states_and_kw(make_file):
     reasons = dict(b.quarantine.select("line_number", "reason").rows())
     assert set(reasons) == {3, 4, 5, 6}
     assert "unavailable" in reasons[3] and "unknown" in reasons[4]
+    gaps = b.quarantine.filter(pl.col("reason").str.starts_with("gap: "))
+    # outages keep meter and instant (the energy model stops holding the last value there)
+    assert gaps.select("line_number", "meter_id", "measured_at").rows() == [
+        (3, "sensor.plug_power", datetime(2024, 2, 1, 8, 0, 5)),
+        (4, "sensor.plug_power", datetime(2024, 2, 1, 8, 0, 9)),
+        (5, "sensor.plug_power", datetime(2024, 2, 1, 8, 0, 12)),
+    ]
     assert "not a number" in reasons[6]
     assert b.rows_read == b.rows_loaded + b.rows_quarantined == 6
 
