@@ -123,7 +123,7 @@ def _readings(
     # a gap keeps its meter and instant in the quarantine so the energy model ends the held
     # reading there instead of holding it across the outage
     state_reason = pl.when(is_gap).then(
-        pl.format("gap: state '{}' (no reading)", pl.col(value_col))
+        pl.format("gap: state '{}' (no reading)", pl.col(value_col).fill_null(""))
     )
     if unit_col and unit_col in f.columns and unit is None:
         u = pl.col(unit_col).str.strip_chars().str.to_lowercase()
