@@ -1,0 +1,547 @@
+"""Figures with plotnine: every figure of the reference notebook, and what a reader wants next.
+
+Each figure is saved as PNG (300 dpi) and SVG. Point labels are model names, kept apart with
+plotnine's ``adjust_text`` (needs the ``adjustText`` package). Axis titles carry units; captions
+say which meter kind measured the energy and where the carbon intensity came from.
+
+plotnine is imported inside the functions so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from plots.data import MartData
+from plots.fits import ENERGY_Y, FitResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from plotnine import ggplot
+
+DPI = 300
+WIDTH_IN, HEIGHT_IN = 9.0, 5.6
+ENERGY_LABEL = "Energy per inference (J)"
+GFLOPS_LABEL = "Forward-pass compute (GFLOPs = 2 × GMACs)"
+LABEL_SIZE = 7
+# adjustText: repel labels from each other and from the points, thin grey leader lines
+# (an iteration limit, never a time limit: the same data must give the same figure)
+ADJUST = {
+    "expand": (1.4, 2.2),
+    "force_text": (1.0, 2.0),
+    "force_static": (0.6, 1.0),
+    "force_pull": (0.005, 0.005),
+    "iter_lim": 2000,
+    "ensure_inside_axes": True,
+    "arrowprops": {"arrowstyle": "-", "color": "#9a9a9a", "lw": 0.4},
+}
+# room around the points for the labels (fraction of the data range, each side)
+X_EXPAND, Y_EXPAND = (0.1, 0), (0.08, 0)
+
+
+@dataclass
+class Figure:
+    name: str  # file stem
+    title: str
+    description: str  # one or two sentences for the report
+    plot: Any  # plotnine.ggplot
+    width: float = WIDTH_IN
+    height: float = HEIGHT_IN
+
+
+@dataclass
+class SavedFigure:
+    name: str
+    title: str
+    description: str
+    caption: str
+    png: Path
+    svg: Path
+
+
+# --- captions ------------------------------------------------------------------------------------
+
+
+def provenance_caption(data: MartData) -> str:
+    """'Meter: wall · carbon: <source>, <year> · 15 models' from what the marts say."""
+    eff = data.efficiency
+    kinds = _distinct(eff, "meter_kind")
+    if not kinds and data.runs is not None:
+        kinds = _distinct(data.runs.filter(pl.col("phase") == "inference"), "meter_kind")
+    sources = _distinct(eff, "carbon_source")
+    years: list[str] = []
+    if data.runs is not None and "carbon_data_year" in data.runs.columns:
+        years = [str(y) for y in _distinct(data.runs, "carbon_data_year")]
+    meter = "meter: " + (", ".join(kinds) if kinds else "unknown")
+    carbon = "carbon: " + (", ".join(sources) if sources else "unknown source")
+    if years:
+        carbon += f" ({', '.join(years)} data)"
+    return f"{meter} · {carbon}"
+
+
+def _distinct(frame: pl.DataFrame, col: str) -> list:
+    if col not in frame.columns or frame.schema[col] == pl.Null:
+        return []
+    return sorted(v for v in frame[col].unique().to_list() if v is not None)
+
+
+def _caption(base: str, n: int, extra: str = "") -> str:
+    parts = [f"n = {n} models", base]
+    if extra:
+        parts.append(extra)
+    one_line = " · ".join(parts)
+    return one_line if len(one_line) <= 100 else "\n".join(parts)
+
+
+def _fit_text(fit: FitResult, unit: str = "", y_unit: str = "") -> str:
+    return (
+        f"slope {fit.slope:.4g}{unit} (95% CI {fit.slope_ci_low:.3g} to {fit.slope_ci_high:.3g}), "
+        f"R² = {fit.r2:.3f}, p = {fit.p_value:.2g}, RMSE = {fit.rmse:.3g}{y_unit}"
+    )
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+
+def _theme():
+    from plotnine import element_line, element_text, theme, theme_bw
+
+    return theme_bw(base_size=11) + theme(
+        plot_title=element_text(size=13, weight="bold", ha="left"),
+        plot_title_position="plot",
+        plot_subtitle=element_text(size=9.5, color="#444444"),
+        plot_caption=element_text(size=8, color="#555555"),
+        panel_grid_minor=element_line(color="#f0f0f0"),
+        legend_title=element_text(size=9),
+        legend_text=element_text(size=8),
+        figure_size=(WIDTH_IN, HEIGHT_IN),
+        dpi=DPI,
+    )
+
+
+def _labels(frame: pl.DataFrame | None = None, *, color: str = "#333333"):
+    from plotnine import aes, geom_text
+
+    return geom_text(
+        aes(label="model_name"),
+        data=frame.to_pandas() if frame is not None else None,
+        size=LABEL_SIZE,
+        color=color,
+        adjust_text=ADJUST,
+    )
+
+
+def _family_points(**kw):
+    from plotnine import aes, geom_point
+
+    return geom_point(aes(color="family"), size=2.6, alpha=0.9, **kw)
+
+
+def _family_scale():
+    from plotnine import scale_color_discrete
+
+    return scale_color_discrete(name="family")
+
+
+def _xpad():
+    from plotnine import scale_x_continuous
+
+    return scale_x_continuous(expand=X_EXPAND)
+
+
+def _ypad():
+    from plotnine import scale_y_continuous
+
+    return scale_y_continuous(expand=Y_EXPAND)
+
+
+def _with_family(frame: pl.DataFrame) -> pl.DataFrame:
+    if "family" not in frame.columns or frame.schema["family"] == pl.Null:
+        return frame.with_columns(pl.lit("unknown").alias("family"))
+    return frame.with_columns(pl.col("family").fill_null("unknown"))
+
+
+def _scatter(
+    frame: pl.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    subtitle: str | None,
+    xlab: str,
+    ylab: str,
+    caption: str,
+    logx: bool = False,
+    logy: bool = False,
+    fit: FitResult | None = None,
+    color_by_family: bool = True,
+) -> ggplot:
+    from plotnine import aes, geom_line, geom_point, ggplot, labs, scale_x_log10, scale_y_log10
+
+    frame = _with_family(frame)
+    p = ggplot(frame.to_pandas(), aes(x=x, y=y))
+    if fit is not None:
+        xs = np.linspace(float(frame[x].min()), float(frame[x].max()), 50)
+        line = pl.DataFrame({x: xs, y: fit.predict(xs)}).to_pandas()
+        p += geom_line(data=line, color="#c0392b", size=0.9)
+    p += _family_points() if color_by_family else geom_point(size=2.6, color="#1f77b4")
+    p += _labels()
+    if color_by_family:
+        p += _family_scale()
+    p += scale_x_log10() if logx else _xpad()
+    p += scale_y_log10() if logy else _ypad()
+    return p + labs(x=xlab, y=ylab, title=title, subtitle=subtitle, caption=caption) + _theme()
+
+
+# --- the figures ---------------------------------------------------------------------------------
+
+
+def _fit(fits: list[FitResult], name: str) -> FitResult | None:
+    return next((f for f in fits if f.name == name), None)
+
+
+def accuracy_frame(data: MartData) -> pl.DataFrame:
+    m = data.models
+    return m.filter(pl.col("gflops").is_not_null() & pl.col("top1_err_pct").is_not_null()).sort(
+        "model_name"
+    )
+
+
+def energy_frame(data: MartData) -> pl.DataFrame:
+    e = data.efficiency
+    return e.filter(pl.col("gflops").is_not_null() & pl.col(ENERGY_Y).is_not_null()).sort(
+        "model_name"
+    )
+
+
+def pareto_front(frame: pl.DataFrame, cost: str, benefit: str) -> pl.DataFrame:
+    """Rows no other row beats on both: lower ``cost`` and higher ``benefit``. Sorted by cost."""
+    f = frame.filter(pl.col(cost).is_not_null() & pl.col(benefit).is_not_null()).sort(
+        [cost, benefit], descending=[False, True]
+    )
+    keep, best = [], -math.inf
+    for b in f[benefit].to_list():
+        keep.append(b > best)
+        best = max(best, b)
+    return f.filter(pl.Series(keep, dtype=pl.Boolean))
+
+
+def build_figures(
+    data: MartData,
+    fits: list[FitResult],
+    *,
+    exclude_family: str = "densenet",
+    family: str = "vgg",
+) -> tuple[list[Figure], list[str]]:
+    """Every figure the data allows, and a note for each one it does not."""
+    from plotnine import (
+        aes,
+        geom_hline,
+        geom_point,
+        geom_segment,
+        geom_step,
+        ggplot,
+        labs,
+        scale_color_cmap,
+    )
+
+    base = provenance_caption(data)
+    figs: list[Figure] = []
+    notes: list[str] = []
+    acc = accuracy_frame(data)
+    en = energy_frame(data)
+
+    def skip(name: str, why: str) -> None:
+        notes.append(f"figure {name} left out: {why}")
+
+    # 1-3: accuracy against compute (the notebook's first three figures)
+    if acc.height >= 2:
+        n_missing = data.models.filter(pl.col("top1_err_pct").is_null()).height
+        extra = f"{n_missing} profiled model(s) without accuracy not shown" if n_missing else ""
+        cap = _caption("accuracy: ImageNet-1K validation", acc.height, extra)
+        for k, fname in ((1, "top1_error_vs_gflops"), (5, "top5_error_vs_gflops")):
+            fit = _fit(fits, f"top{k}_err_vs_gflops")
+            figs.append(
+                Figure(
+                    fname,
+                    f"GFLOPs vs top-{k} error",
+                    f"Top-{k} error of every profiled model with an accuracy record against its "
+                    "forward-pass compute.",
+                    _scatter(
+                        acc,
+                        "gflops",
+                        f"top{k}_err_pct",
+                        title=f"GFLOPs vs top-{k} error",
+                        subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
+                        xlab=GFLOPS_LABEL,
+                        ylab=f"Top-{k} error (%)",
+                        caption=cap,
+                    ),
+                )
+            )
+        fit = _fit(fits, "top5_err_vs_log10_flops")
+        logf = acc.with_columns((pl.col("gflops") * 1e9).alias("flops"))
+        figs.append(
+            Figure(
+                "top5_error_vs_log_flops",
+                "FLOPs (log scale) vs top-5 error",
+                "Top-5 error against compute on a logarithmic axis; the fit uses log10 FLOPs.",
+                _scatter(
+                    logf,
+                    "flops",
+                    "top5_err_pct",
+                    title="FLOPs vs top-5 error (log scale)",
+                    subtitle=("fit on log10 FLOPs: " + _fit_text(fit, " %/decade", " %"))
+                    if fit
+                    else None,
+                    xlab="Forward-pass compute (FLOPs, log scale)",
+                    ylab="Top-5 error (%)",
+                    caption=cap,
+                    logx=True,
+                ),
+            )
+        )
+    else:
+        skip("top1/top5 error vs GFLOPs", "fewer than 2 models have both FLOPs and accuracy")
+
+    # 4: top-5 error within one family (the notebook: VGG)
+    fam = acc.filter(pl.col("family").str.to_lowercase() == family.lower())
+    if fam.height >= 2:
+        fit = _fit(fits, f"top5_err_vs_gflops_family_{family.lower()}")
+        figs.append(
+            Figure(
+                f"{family.lower()}_top5_error",
+                f"Top-5 error for {family} architectures",
+                f"Within one architecture ({family}) error falls steadily with compute.",
+                _scatter(
+                    fam,
+                    "gflops",
+                    "top5_err_pct",
+                    title=f"Top-5 error for {family} models",
+                    subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
+                    xlab=GFLOPS_LABEL,
+                    ylab="Top-5 error (%)",
+                    caption=_caption(base, fam.height),
+                    fit=fit,
+                    color_by_family=False,
+                ),
+            )
+        )
+    else:
+        skip(f"{family}_top5_error", f"fewer than 2 {family} models with accuracy")
+
+    if en.height < 2:
+        skip("energy figures", "fewer than 2 models have an energy per inference")
+        return figs, notes
+
+    # 5: energy vs GFLOPs, coloured by top-5 accuracy
+    en_pd = _with_family(en)
+    cap = _caption(base, en.height, "energy: mean over complete inference runs")
+    figs.append(
+        Figure(
+            "energy_vs_gflops",
+            "GFLOPs vs energy per inference",
+            "Measured energy per inference against compute; colour is top-5 accuracy (grey: no "
+            "accuracy record).",
+            ggplot(en_pd.to_pandas(), aes("gflops", ENERGY_Y))
+            + geom_point(aes(color="top5_acc_pct"), size=3)
+            + _labels()
+            + scale_color_cmap("viridis", name="Top-5 accuracy (%)", na_value="#b0b0b0")
+            + _xpad()
+            + _ypad()
+            + labs(
+                x=GFLOPS_LABEL, y=ENERGY_LABEL, title="GFLOPs vs energy per inference", caption=cap
+            )
+            + _theme(),
+        )
+    )
+
+    # 6-8: fitted lines (all, without one family, within one family)
+    fit_figs = [
+        ("energy_vs_gflops_all", "energy_fit_all", "all models", en),
+        (
+            f"energy_vs_gflops_without_{exclude_family.lower()}",
+            f"energy_fit_without_{exclude_family.lower()}",
+            f"without {exclude_family}",
+            en.filter(
+                ~(pl.col("family").str.to_lowercase() == exclude_family.lower()).fill_null(False)
+            ),
+        ),
+        (
+            f"energy_vs_gflops_family_{family.lower()}",
+            f"energy_fit_{family.lower()}",
+            f"{family} only",
+            en.filter(pl.col("family").str.to_lowercase() == family.lower()),
+        ),
+    ]
+    for fit_name, fname, what, frame in fit_figs:
+        fit = _fit(fits, fit_name)
+        if fit is None:
+            skip(fname, f"no fit for {what} (too few models)")
+            continue
+        figs.append(
+            Figure(
+                fname,
+                f"Energy per inference vs GFLOPs, {what}: linear fit",
+                f"Least-squares line of energy per inference on GFLOPs ({what}).",
+                _scatter(
+                    frame,
+                    "gflops",
+                    ENERGY_Y,
+                    title=f"GFLOPs vs energy per inference, {what}",
+                    subtitle=_fit_text(fit, " J/GFLOP", " J"),
+                    xlab=GFLOPS_LABEL,
+                    ylab=ENERGY_LABEL,
+                    caption=_caption(base, frame.height),
+                    fit=fit,
+                ),
+            )
+        )
+
+    # 9: Pareto front of top-1 accuracy vs energy per inference
+    pa = en.filter(pl.col("top1_acc_pct").is_not_null())
+    if pa.height >= 2:
+        front = pareto_front(pa, ENERGY_Y, "top1_acc_pct")
+        others = pa.join(front.select("model_name"), on="model_name", how="anti")
+        p = (
+            ggplot(pa.to_pandas(), aes(ENERGY_Y, "top1_acc_pct"))
+            + geom_step(data=front.to_pandas(), color="#c0392b", size=0.8, direction="hv")
+            + geom_point(data=others.to_pandas(), color="#9a9a9a", size=2.2)
+            + geom_point(data=front.to_pandas(), color="#c0392b", size=3)
+            + _labels(pa)
+            + _xpad()
+            + _ypad()
+            + labs(
+                x=ENERGY_LABEL,
+                y="Top-1 accuracy (%)",
+                title="Pareto front: top-1 accuracy vs energy per inference",
+                subtitle=f"{front.height} model(s) on the front (red): no other model is both "
+                "more accurate and cheaper",
+                caption=_caption(base, pa.height),
+            )
+            + _theme()
+        )
+        figs.append(
+            Figure(
+                "pareto_top1_vs_energy",
+                "Pareto front of top-1 accuracy vs energy per inference",
+                "Models on the front (red) are the sensible choices for a given energy budget.",
+                p,
+            )
+        )
+    else:
+        skip("pareto_top1_vs_energy", "fewer than 2 measured models have accuracy")
+
+    # 10: residuals of the all-models energy fit
+    fit = _fit(fits, "energy_vs_gflops_all")
+    if fit is not None:
+        res = _with_family(en).with_columns(
+            (pl.col(ENERGY_Y) - (fit.intercept + fit.slope * pl.col("gflops"))).alias("residual")
+        )
+        rp = res.to_pandas()
+        p = (
+            ggplot(rp, aes("gflops", "residual"))
+            + geom_hline(yintercept=0, color="#c0392b", size=0.7)
+            + geom_segment(aes(xend="gflops", yend=0), color="#cccccc", size=0.4)
+            + _family_points()
+            + _labels()
+            + _family_scale()
+            + _xpad()
+            + _ypad()
+            + labs(
+                x=GFLOPS_LABEL,
+                y="Residual: observed − fitted energy (J per inference)",
+                title="Residuals of the energy fit (all models)",
+                subtitle=f"RMSE = {fit.rmse:.3g} J, MAE = {fit.mae:.3g} J of observed vs fitted",
+                caption=_caption(base, res.height),
+            )
+            + _theme()
+        )
+        figs.append(
+            Figure(
+                "energy_fit_residuals",
+                "Residuals of the energy fit",
+                "Observed minus fitted energy per inference: structure here means GFLOPs alone "
+                "do not explain energy.",
+                p,
+            )
+        )
+
+    # 11: parameters vs GFLOPs (all profiled models)
+    pm = data.models.filter(pl.col("gflops").is_not_null() & pl.col("params").is_not_null())
+    if pm.height >= 2:
+        pm = pm.with_columns((pl.col("params").cast(pl.Float64) / 1e6).alias("params_m"))
+        figs.append(
+            Figure(
+                "params_vs_gflops",
+                "Parameters vs GFLOPs",
+                "Model size against compute, both on log scales: the two are far from "
+                "proportional (VGG: many parameters; DenseNet: few).",
+                _scatter(
+                    pm,
+                    "gflops",
+                    "params_m",
+                    title="Parameters vs GFLOPs",
+                    subtitle=None,
+                    xlab="Forward-pass compute (GFLOPs, log scale)",
+                    ylab="Parameters (millions, log scale)",
+                    caption=_caption("FLOPs and parameters: profiles", pm.height),
+                    logx=True,
+                    logy=True,
+                ),
+            )
+        )
+
+    # 12: time per inference vs GFLOPs
+    tm = en.filter(pl.col("time_per_inference_ms_mean").is_not_null())
+    if tm.height >= 2:
+        figs.append(
+            Figure(
+                "time_vs_gflops",
+                "Time per inference vs GFLOPs",
+                "Wall-clock time per inference (mean over complete runs) against compute.",
+                _scatter(
+                    tm,
+                    "gflops",
+                    "time_per_inference_ms_mean",
+                    title="Time per inference vs GFLOPs",
+                    subtitle=None,
+                    xlab=GFLOPS_LABEL,
+                    ylab="Time per inference (ms)",
+                    caption=_caption(base, tm.height),
+                ),
+            )
+        )
+    else:
+        skip("time_vs_gflops", "no time per inference in the efficiency mart")
+    return figs, notes
+
+
+def save_figure(fig: Figure, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``<name>.png`` (300 dpi) and ``<name>.svg``; both reproducible byte for byte where
+    matplotlib allows (no dates in the metadata, a fixed hash salt for SVG ids)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{fig.name}.png", out_dir / f"{fig.name}.svg"
+    with matplotlib.rc_context({"svg.hashsalt": "flopwatt", "svg.fonttype": "none"}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # adjust_text's hints about layer order
+            mfig = fig.plot.draw()  # draw once (adjust_text is the slow part), save twice
+        try:
+            mfig.set_size_inches(fig.width, fig.height)
+            mfig.savefig(png, format="png", dpi=DPI, metadata={"Software": "flopwatt"})
+            mfig.savefig(svg, format="svg", dpi=DPI,
+                         metadata={"Date": None, "Creator": "flopwatt"})  # fmt: skip
+        finally:
+            import matplotlib.pyplot as plt
+
+            plt.close(mfig)
+    return png, svg
