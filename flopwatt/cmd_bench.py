@@ -7,22 +7,9 @@ from __future__ import annotations
 
 import click
 
+from flopwatt.defaults import DEFAULT_MODELS_HELP, split_models
+
 SENSOR_CHOICES = ("auto", "rapl", "nvml", "estimate")
-DEFAULT_MODELS_HELP = (
-    "resnet18, resnet50, mobilenet_v3_small, efficientnet_b0, vgg11, densenet121, squeezenet1_1, "
-    "shufflenet_v2_x1_0"
-)
-
-
-def split_models(values: tuple[str, ...]) -> list[str]:
-    """``--models a,b --models c`` -> [a, b, c] (order kept, duplicates dropped)."""
-    out: list[str] = []
-    for v in values:
-        for name in v.split(","):
-            name = name.strip()
-            if name and name not in out:
-                out.append(name)
-    return out
 
 
 def sensor_options(f):
@@ -132,7 +119,7 @@ def bench(models, inferences, duration_s, sensor, interval_ms, tdp_w, idle_s, ba
     an idle run for the baseline. Runs, readings and meters go to raw.* through the ingest loader
     (one transaction); `flopwatt build` turns them into fct_run_energy.
     """
-    from profiling.bench import DEFAULT_MODELS
+    from flopwatt.defaults import DEFAULT_MODELS
 
     if inferences is not None and duration_s is not None:
         raise click.UsageError("give --inferences or --duration, not both")

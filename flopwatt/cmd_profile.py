@@ -12,10 +12,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_MODELS_HELP = (
-    "resnet18, resnet50, mobilenet_v3_small, efficientnet_b0, vgg11, densenet121, squeezenet1_1, "
-    "shufflenet_v2_x1_0 with IMAGENET1K_V1"
-)
+from flopwatt.defaults import DEFAULT_MODELS_HELP, split_models
 
 
 def profile_models(names: list[str] | None, all_variants: bool = False, progress: bool = True):
@@ -29,17 +26,6 @@ def profile_models(names: list[str] | None, all_variants: bool = False, progress
     from profiling.profile import profile_models as _profile_models
 
     return _profile_models(names, all_variants=all_variants, progress=progress)
-
-
-def split_models(values: tuple[str, ...]) -> list[str]:
-    """``--models a,b --models c`` -> [a, b, c] (order kept, duplicates dropped)."""
-    out: list[str] = []
-    for v in values:
-        for name in v.split(","):
-            name = name.strip()
-            if name and name not in out:
-                out.append(name)
-    return out
 
 
 def _g(x: float | None) -> str:
@@ -72,7 +58,7 @@ def list_models() -> None:
 @click.command()
 @click.option("--models", "-m", multiple=True,
               help="model names, comma-separated or repeated; MODEL:WEIGHTS picks the weights "
-                   f"[default: {DEFAULT_MODELS_HELP}]")  # fmt: skip
+                   f"[default: {DEFAULT_MODELS_HELP} with IMAGENET1K_V1]")  # fmt: skip
 @click.option("--all", "all_", is_flag=True,
               help="every model with every ImageNet weights variant (115)")  # fmt: skip
 @click.option("--all-weights", is_flag=True,

@@ -16,7 +16,8 @@ import time
 
 import click
 
-from flopwatt.cmd_bench import DEFAULT_MODELS_HELP, sensor_options, split_models
+from flopwatt.cmd_bench import sensor_options
+from flopwatt.defaults import DEFAULT_MODELS, DEFAULT_MODELS_HELP, split_models
 
 DEFAULT_RUN_DURATION_S = 5.0
 
@@ -66,7 +67,6 @@ def run_main_job(
     from flopwatt.cmd_bench import do_bench, print_preview
     from flopwatt.config import db_path, reports_dir
     from ingest.loader import load
-    from profiling.bench import DEFAULT_MODELS
 
     names = list(models) if models else list(DEFAULT_MODELS)
     total = 2 + int(build) + int(report)

@@ -39,20 +39,11 @@ from typing import Any
 
 import polars as pl
 
+from flopwatt.defaults import DEFAULT_MODELS
 from ingest.loader import Batch, sha256_bytes
 from profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
 
 FORMAT = "flopwatt-bench"
-DEFAULT_MODELS = (
-    "resnet18",
-    "resnet50",
-    "mobilenet_v3_small",
-    "efficientnet_b0",
-    "vgg11",
-    "densenet121",
-    "squeezenet1_1",
-    "shufflenet_v2_x1_0",
-)
 DEFAULT_DURATION_S = 10.0
 IDLE_MODEL_NAME = "idle"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

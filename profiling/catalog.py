@@ -16,19 +16,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from flopwatt.defaults import DEFAULT_MODELS
 from flopwatt.errors import FlopwattError
-
-#: ``flopwatt profile`` with neither ``--models`` nor ``--all``: small, fast, varied families.
-DEFAULT_MODELS: tuple[str, ...] = (
-    "resnet18",
-    "resnet50",
-    "mobilenet_v3_small",
-    "efficientnet_b0",
-    "vgg11",
-    "densenet121",
-    "squeezenet1_1",
-    "shufflenet_v2_x1_0",
-)
 
 #: The weights a model gets when none is named (the ones the reference study used).
 PREFERRED_WEIGHTS = "IMAGENET1K_V1"
