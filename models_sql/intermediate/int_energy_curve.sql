@@ -1,0 +1,140 @@
+-- The cumulative energy curve E(meter, t), one row per reading, E = 0 at the meter's first reading.
+-- Between a reading (ts_us) and the next (next_ts_us) the curve is
+--   E(t) = energy_j + (t - ts_us) * rate_w / 1e6 + (t - ts_us)^2 * slope_w_per_us / 2e6   [J, t in us]
+-- power readings: zero-order hold (rate = this reading's power, slope = 0; default) or trapezoid
+-- (var energy_integration = trapezoid: power interpolated linearly to the next reading);
+-- counters: the counter with wraps (counter_range_j) and resets (negative steps) undone, spread
+-- linearly between two readings. covered_us is the cumulative time in intervals no longer than
+-- max_gap_s. energy_j is an exact decimal running sum of the intervals' energies, so differences
+-- of far-apart points lose no digits.
+-- A meter that has counter readings is integrated from its counters only.
+{%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
+
+with
+
+power_readings as (
+    select * from {{ ref('stg_raw__power_readings') }}
+),
+
+energy_counters as (
+    select * from {{ ref('stg_raw__energy_counters') }}
+),
+
+counter_meters as (
+    select distinct meter_id from energy_counters
+),
+
+power_sequenced as (
+    select
+        readings.meter_id,
+        readings.measured_at,
+        readings.power_w,
+        {{ epoch_us('readings.measured_at') }} as ts_us,
+        {{ epoch_us('lead(readings.measured_at) over by_time') }} as next_ts_us,
+        lead(readings.power_w) over by_time as next_power_w,
+        row_number() over by_time as reading_index
+    from power_readings as readings
+    left join counter_meters
+        on readings.meter_id = counter_meters.meter_id
+    where counter_meters.meter_id is null
+    window by_time as (partition by readings.meter_id order by readings.measured_at)
+),
+
+power_segments as (
+    select
+        meter_id,
+        '{{ 'power_trapezoid' if trapezoid else 'power_zoh' }}' as curve_kind,
+        reading_index,
+        measured_at,
+        ts_us,
+        next_ts_us,
+        power_w,
+        power_w as rate_w,
+        {%- if trapezoid %}
+            (next_power_w - power_w) / (next_ts_us - ts_us) as slope_w_per_us,
+            (power_w + next_power_w) * (next_ts_us - ts_us) / 2e6 as segment_energy_j
+        {%- else %}
+            cast(0 as double) as slope_w_per_us,
+            power_w * (next_ts_us - ts_us) / 1e6 as segment_energy_j
+        {%- endif %}
+    from power_sequenced
+),
+
+counter_sequenced as (
+    select
+        meter_id,
+        measured_at,
+        counter_j,
+        counter_range_j,
+        {{ epoch_us('measured_at') }} as ts_us,
+        {{ epoch_us('lead(measured_at) over by_time') }} as next_ts_us,
+        lead(counter_j) over by_time as next_counter_j,
+        lead(counter_range_j) over by_time as next_counter_range_j,
+        row_number() over by_time as reading_index
+    from energy_counters
+    window by_time as (partition by meter_id order by measured_at)
+),
+
+counter_steps as (
+    select
+        *,
+        case
+            when next_counter_j >= counter_j then next_counter_j - counter_j
+            -- a known range: the counter wrapped past it
+            when coalesce(next_counter_range_j, counter_range_j) is not null
+                then next_counter_j - counter_j + coalesce(next_counter_range_j, counter_range_j)
+            -- no range: the counter was reset to zero and counted up to next_counter_j since
+            else next_counter_j
+        end as step_j
+    from counter_sequenced
+),
+
+counter_segments as (
+    select
+        meter_id,
+        'counter' as curve_kind,
+        reading_index,
+        measured_at,
+        ts_us,
+        next_ts_us,
+        step_j * 1e6 / (next_ts_us - ts_us) as power_w,
+        step_j * 1e6 / (next_ts_us - ts_us) as rate_w,
+        cast(0 as double) as slope_w_per_us,
+        step_j as segment_energy_j
+    from counter_steps
+),
+
+segments as (
+    select * from power_segments
+    union all
+    select * from counter_segments
+),
+
+cumulated as (
+    select
+        meter_id,
+        curve_kind,
+        reading_index,
+        {{ int_div('reading_index', energy_var('gap_block_size')) }} as gap_block,
+        measured_at,
+        ts_us,
+        next_ts_us,
+        next_ts_us - ts_us as gap_us,
+        power_w,
+        rate_w,
+        slope_w_per_us,
+        coalesce(
+            sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
+        ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
+        coalesce(
+            sum(case when next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end) over running, 0
+        ) - coalesce(
+            case when next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end, 0
+        ) as covered_us
+    from segments
+    window running as (
+        partition by meter_id order by ts_us rows between unbounded preceding and current row
+    )
+)
+
+select * from cumulated

@@ -1,0 +1,33 @@
+-- One row per meter with data: the span of its energy curve (first and last reading) and its zone.
+with
+
+energy_curve as (
+    select * from {{ ref('int_energy_curve') }}
+),
+
+meters as (
+    select * from {{ ref('stg_raw__meters') }}
+),
+
+spans as (
+    select
+        meter_id,
+        min(curve_kind) as curve_kind,
+        min(ts_us) as first_us,
+        max(ts_us) as last_us,
+        count(*) as readings_count
+    from energy_curve
+    group by meter_id
+)
+
+select
+    spans.meter_id,
+    spans.curve_kind,
+    spans.first_us,
+    spans.last_us,
+    spans.readings_count,
+    meters.meter_kind,
+    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone
+from spans
+left join meters
+    on spans.meter_id = meters.meter_id

@@ -1,0 +1,194 @@
+-- Energy of every run from the cumulative curve: E(end) - E(start), each bound found by an ASOF join
+-- (latest reading at or before it) plus the held / interpolated remainder. No per-run scan of the
+-- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
+-- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
+-- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
+with
+
+run_bounds as (
+    select * from {{ ref('int_run_bounds') }}
+),
+
+meter_spans as (
+    select * from {{ ref('int_meter_spans') }}
+),
+
+energy_curve as (
+    select * from {{ ref('int_energy_curve') }}
+),
+
+clamped as (
+    select
+        run_bounds.run_id,
+        run_bounds.meter_id,
+        run_bounds.start_us,
+        run_bounds.end_us,
+        run_bounds.duration_us,
+        greatest(run_bounds.start_us, meter_spans.first_us) as data_start_us,
+        least(run_bounds.end_us, meter_spans.last_us) as data_end_us,
+        meter_spans.meter_id is not null
+        and greatest(run_bounds.start_us, meter_spans.first_us)
+        < least(run_bounds.end_us, meter_spans.last_us) as has_data
+    from run_bounds
+    left join meter_spans
+        on run_bounds.meter_id = meter_spans.meter_id
+),
+
+probes as (
+    select
+        run_id,
+        meter_id,
+        'start' as bound,
+        data_start_us as probe_us
+    from clamped
+    where has_data
+    union all
+    select
+        run_id,
+        meter_id,
+        'end' as bound,
+        data_end_us as probe_us
+    from clamped
+    where has_data
+),
+
+matched as (
+    {{ asof_join(
+        left='probes',
+        right='energy_curve',
+        by=['meter_id'],
+        left_ts='probe_us',
+        right_ts='ts_us',
+        right_columns=[
+            'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'gap_us', 'energy_j',
+            'covered_us', 'rate_w', 'slope_w_per_us',
+        ],
+    ) }}
+),
+
+evaluated as (
+    select
+        run_id,
+        bound,
+        reading_index,
+        match_ts_us,
+        next_ts_us,
+        energy_j,
+        case
+            when probe_us > match_ts_us
+                then
+                    (probe_us - match_ts_us) * rate_w / 1e6
+                    + (probe_us - match_ts_us) * (probe_us - match_ts_us) * slope_w_per_us / 2e6
+            else 0
+        end as remainder_j,
+        covered_us + case
+            when probe_us > match_ts_us and gap_us <= {{ max_gap_us() }} then probe_us - match_ts_us
+            else 0
+        end as covered_at_us
+    from matched
+),
+
+pivoted as (
+    select
+        run_id,
+        max(case when bound = 'start' then energy_j end) as start_energy_j,
+        max(case when bound = 'start' then remainder_j end) as start_remainder_j,
+        max(case when bound = 'start' then covered_at_us end) as start_covered_us,
+        max(case when bound = 'start' then reading_index end) as start_reading_index,
+        max(case when bound = 'start' then match_ts_us end) as start_match_ts_us,
+        max(case when bound = 'start' then next_ts_us end) as start_next_ts_us,
+        max(case when bound = 'end' then energy_j end) as end_energy_j,
+        max(case when bound = 'end' then remainder_j end) as end_remainder_j,
+        max(case when bound = 'end' then covered_at_us end) as end_covered_us,
+        max(case when bound = 'end' then reading_index end) as end_reading_index,
+        max(case when bound = 'end' then match_ts_us end) as end_match_ts_us
+    from evaluated
+    group by run_id
+),
+
+measured as (
+    select
+        clamped.run_id,
+        clamped.meter_id,
+        clamped.start_us,
+        clamped.end_us,
+        clamped.duration_us,
+        clamped.has_data,
+        clamped.data_start_us,
+        clamped.data_end_us,
+        cast(pivoted.end_energy_j - pivoted.start_energy_j as double)
+        + pivoted.end_remainder_j - pivoted.start_remainder_j as energy_j,
+        cast(pivoted.start_energy_j as double) + pivoted.start_remainder_j as curve_start_j,
+        cast(pivoted.end_energy_j as double) + pivoted.end_remainder_j as curve_end_j,
+        coalesce(pivoted.end_covered_us - pivoted.start_covered_us, 0) as covered_us,
+        -- readings at or after the start: the matched one if it is exactly at the start
+        case
+            when pivoted.start_match_ts_us = clamped.data_start_us then pivoted.start_reading_index
+            else pivoted.start_reading_index + 1
+        end as first_in_index,
+        case
+            when pivoted.start_match_ts_us = clamped.data_start_us then pivoted.start_match_ts_us
+            else pivoted.start_next_ts_us
+        end as first_in_us,
+        pivoted.end_reading_index as last_in_index,
+        pivoted.end_match_ts_us as last_in_us
+    from clamped
+    left join pivoted
+        on clamped.run_id = pivoted.run_id
+),
+
+gap_lookups as (
+    select
+        measured.run_id,
+        measured.meter_id,
+        measured.first_in_index,
+        measured.last_in_index,
+        gap_blocks.gap_block
+    from measured
+    {{ cross_join_int_range(
+        int_div('measured.first_in_index', energy_var('gap_block_size')),
+        int_div('measured.last_in_index - 1', energy_var('gap_block_size')),
+        'gap_blocks', 'gap_block') }}
+    where measured.last_in_index > measured.first_in_index
+),
+
+inner_gaps as (
+    -- the largest interval between two consecutive readings inside the run
+    select
+        gap_lookups.run_id,
+        max(energy_curve.gap_us) as inner_max_gap_us
+    from gap_lookups
+    inner join energy_curve
+        on
+            gap_lookups.meter_id = energy_curve.meter_id
+            and gap_lookups.gap_block = energy_curve.gap_block
+    where energy_curve.reading_index between gap_lookups.first_in_index and gap_lookups.last_in_index - 1
+    group by gap_lookups.run_id
+)
+
+select
+    measured.run_id,
+    measured.meter_id,
+    measured.start_us,
+    measured.end_us,
+    measured.duration_us,
+    measured.has_data,
+    measured.data_start_us,
+    measured.data_end_us,
+    case when measured.has_data then measured.energy_j end as energy_j,
+    measured.curve_start_j,
+    measured.curve_end_j,
+    measured.covered_us,
+    coalesce(greatest(measured.last_in_index - measured.first_in_index + 1, 0), 0) as readings_count,
+    case
+        when coalesce(measured.last_in_index >= measured.first_in_index, false)
+            then greatest(
+                measured.first_in_us - measured.start_us,
+                measured.end_us - measured.last_in_us,
+                coalesce(inner_gaps.inner_max_gap_us, 0)
+            )
+        else measured.duration_us
+    end as max_gap_us
+from measured
+left join inner_gaps
+    on measured.run_id = inner_gaps.run_id

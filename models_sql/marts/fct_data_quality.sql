@@ -1,0 +1,104 @@
+-- Data-quality summary: one row per check (and per load for per-load counts). n_rows is the
+-- number of offending rows; n_total what it is out of.
+with
+
+models as (
+    select * from {{ ref('dim_models') }}
+),
+
+run_energy as (
+    select * from {{ ref('fct_run_energy') }}
+),
+
+loads as (
+    select * from {{ ref('stg_raw__loads') }}
+),
+
+quarantined as (
+    select * from {{ ref('stg_raw__quarantined_rows') }}
+),
+
+checks as (
+    select
+        'models_missing_accuracy' as check_name,
+        cast(null as bigint) as load_id,
+        sum(case when top1_acc_pct is null then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'dim_models rows without a top-1 accuracy' as description
+    from models
+    union all
+    select
+        'models_missing_flops',
+        null,
+        sum(case when macs is null then 1 else 0 end),
+        count(*),
+        'dim_models rows without MACs'
+    from models
+    union all
+    select
+        'runs_incomplete',
+        null,
+        sum(case when is_complete then 0 else 1 end),
+        count(*),
+        'runs with coverage < 1 (gap > max_gap_s, outside the data, or no meter)'
+    from run_energy
+    union all
+    select
+        'runs_without_energy',
+        null,
+        sum(case when energy_j is null then 1 else 0 end),
+        count(*),
+        'runs with no data at all (no meter resolved, or entirely outside the meter''s readings)'
+    from run_energy
+    union all
+    select
+        'runs_unresolved_meter',
+        null,
+        sum(case when meter_source = 'unresolved' then 1 else 0 end),
+        count(*),
+        'runs naming no meter for which none could be chosen'
+    from run_energy
+    union all
+    select
+        'runs_overlapping',
+        null,
+        sum(case when has_overlap then 1 else 0 end),
+        count(*),
+        'runs overlapping another run on the same meter'
+    from run_energy
+    union all
+    select
+        'runs_without_profile',
+        null,
+        sum(case when profile_choice = 'none' then 1 else 0 end),
+        count(*),
+        'runs whose model has no row in dim_models'
+    from run_energy
+    union all
+    select
+        'runs_without_carbon',
+        null,
+        sum(case when energy_j is not null and co2_g is null then 1 else 0 end),
+        count(*),
+        'runs with energy but no carbon intensity for their zone'
+    from run_energy
+    union all
+    select
+        'quarantined_rows',
+        loads.load_id,
+        coalesce(count(quarantined.load_id), 0),
+        max(loads.rows_read),
+        'rows of the load kept in quarantine (' || max(loads.load_kind) || ' ' || max(loads.source_path) || ')'
+    from loads
+    left join quarantined
+        on loads.load_id = quarantined.load_id
+    group by loads.load_id
+)
+
+select
+    check_name,
+    load_id,
+    cast(coalesce(n_rows, 0) as bigint) as n_rows,
+    cast(n_total as bigint) as n_total,
+    description
+from checks
