@@ -8,6 +8,8 @@
 -- max_gap_s. energy_j is an exact decimal running sum of the intervals' energies, so differences
 -- of far-apart points lose no digits.
 -- A meter that has counter readings is integrated from its counters only.
+-- Gap markers (quarantined "gap: ..." rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
+-- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
 {%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
 
 with
@@ -20,6 +22,42 @@ energy_counters as (
     select * from {{ ref('stg_raw__energy_counters') }}
 ),
 
+quarantined_rows as (
+    select * from {{ ref('stg_raw__quarantined_rows') }}
+),
+
+gap_markers as (
+    select distinct
+        quarantined_rows.meter_id,
+        quarantined_rows.measured_at
+    from quarantined_rows
+    left join power_readings
+        on
+            quarantined_rows.meter_id = power_readings.meter_id
+            and quarantined_rows.measured_at = power_readings.measured_at
+    where
+        quarantined_rows.reason like 'gap:%'
+        and quarantined_rows.meter_id is not null
+        and quarantined_rows.measured_at is not null
+        and power_readings.meter_id is null
+),
+
+power_points as (
+    select
+        meter_id,
+        measured_at,
+        power_w,
+        false as is_gap_marker
+    from power_readings
+    union all
+    select
+        meter_id,
+        measured_at,
+        cast(null as double) as power_w,
+        true as is_gap_marker
+    from gap_markers
+),
+
 counter_meters as (
     select distinct meter_id from energy_counters
 ),
@@ -29,11 +67,12 @@ power_sequenced as (
         readings.meter_id,
         readings.measured_at,
         readings.power_w,
+        readings.is_gap_marker,
         {{ epoch_us('readings.measured_at') }} as ts_us,
         {{ epoch_us('lead(readings.measured_at) over by_time') }} as next_ts_us,
         lead(readings.power_w) over by_time as next_power_w,
         row_number() over by_time as reading_index
-    from power_readings as readings
+    from power_points as readings
     left join counter_meters
         on readings.meter_id = counter_meters.meter_id
     where counter_meters.meter_id is null
@@ -49,13 +88,16 @@ power_segments as (
         ts_us,
         next_ts_us,
         power_w,
-        power_w as rate_w,
+        is_gap_marker,
+        coalesce(power_w, 0) as rate_w,
         {%- if trapezoid %}
-            (next_power_w - power_w) / (next_ts_us - ts_us) as slope_w_per_us,
-            (power_w + next_power_w) * (next_ts_us - ts_us) / 2e6 as segment_energy_j
+            -- a reading followed by a gap marker is held (nothing to interpolate towards)
+            coalesce((next_power_w - power_w) / (next_ts_us - ts_us), 0) as slope_w_per_us,
+            (coalesce(power_w, 0) + coalesce(next_power_w, power_w, 0))
+            * (next_ts_us - ts_us) / 2e6 as segment_energy_j
         {%- else %}
             cast(0 as double) as slope_w_per_us,
-            power_w * (next_ts_us - ts_us) / 1e6 as segment_energy_j
+            coalesce(power_w, 0) * (next_ts_us - ts_us) / 1e6 as segment_energy_j
         {%- endif %}
     from power_sequenced
 ),
@@ -98,6 +140,7 @@ counter_segments as (
         ts_us,
         next_ts_us,
         step_j * 1e6 / (next_ts_us - ts_us) as power_w,
+        false as is_gap_marker,
         step_j * 1e6 / (next_ts_us - ts_us) as rate_w,
         cast(0 as double) as slope_w_per_us,
         step_j as segment_energy_j
@@ -121,15 +164,20 @@ cumulated as (
         next_ts_us,
         next_ts_us - ts_us as gap_us,
         power_w,
+        is_gap_marker,
         rate_w,
         slope_w_per_us,
         coalesce(
             sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
         ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
         coalesce(
-            sum(case when next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end) over running, 0
+            sum(
+                case
+                    when not is_gap_marker and next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us
+                end
+            ) over running, 0
         ) - coalesce(
-            case when next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end, 0
+            case when not is_gap_marker and next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end, 0
         ) as covered_us
     from segments
     window running as (

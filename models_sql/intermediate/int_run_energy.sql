@@ -61,7 +61,7 @@ matched as (
         right_ts='ts_us',
         right_columns=[
             'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'gap_us', 'energy_j',
-            'covered_us', 'rate_w', 'slope_w_per_us',
+            'covered_us', 'rate_w', 'slope_w_per_us', 'is_gap_marker',
         ],
     ) }}
 ),
@@ -82,7 +82,8 @@ evaluated as (
             else 0
         end as remainder_j,
         covered_us + case
-            when probe_us > match_ts_us and gap_us <= {{ max_gap_us() }} then probe_us - match_ts_us
+            when probe_us > match_ts_us and not is_gap_marker and gap_us <= {{ max_gap_us() }}
+                then probe_us - match_ts_us
             else 0
         end as covered_at_us
     from matched

@@ -9,7 +9,10 @@ renamed as (
         load_id,
         line_number,
         raw_text,
-        reason
+        reason,
+        -- set only for outages ("gap: ..." reasons): the meter and instant the reading was missing
+        meter_id,
+        measured_at
     from source
 )
 

@@ -1,0 +1,81 @@
+"""End to end through dbt: an outage in a Home Assistant export, an idle baseline and a
+time-resolved carbon intensity, each checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from flopwatt.dbt_runner import run_dbt_build
+from ingest import carbon_series, power, runs
+from ingest.loader import load
+
+pytestmark = pytest.mark.slow
+
+# sensor.plug (zero-order hold): 100 W from 0 s, unavailable at 10 s, 100 W from 20 s,
+# 60 W from 40 s to the last reading at 60 s
+HISTORY = """entity_id,state,last_changed
+sensor.plug,100,2024-05-01T12:00:00Z
+sensor.plug,unavailable,2024-05-01T12:00:10Z
+sensor.plug,100,2024-05-01T12:00:20Z
+sensor.plug,100,2024-05-01T12:00:30Z
+sensor.plug,60,2024-05-01T12:00:40Z
+sensor.plug,60,2024-05-01T12:00:50Z
+sensor.plug,60,2024-05-01T12:01:00Z
+"""
+RUNS = """model,start_time,end_time,n_inferences,meter_id,phase
+resnet18,2024-05-01T12:00:05Z,2024-05-01T12:00:35Z,100,sensor.plug,inference
+idle,2024-05-01T12:00:40Z,2024-05-01T12:01:00Z,,sensor.plug,idle
+"""
+SERIES = """zone,from,to,g_per_kwh,source
+GBR,2024-05-01T12:00:00Z,2024-05-01T12:00:20Z,100,test grid
+GBR,2024-05-01T12:00:20Z,2024-05-01T12:01:00Z,300,test grid
+"""
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sources")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FLOPWATT_DB", str(tmp / "w.duckdb"))
+    try:
+        (tmp / "history.csv").write_text(HISTORY)
+        (tmp / "runs.csv").write_text(RUNS)
+        (tmp / "series.csv").write_text(SERIES)
+        load(power.parse(tmp / "history.csv", zone="GBR"))
+        load(runs.parse(tmp / "runs.csv"))
+        load(carbon_series.parse_csv(tmp / "series.csv"))
+        run_dbt_build(quiet=True)
+        con = duckdb.connect(str(tmp / "w.duckdb"), read_only=True)
+        yield con
+        con.close()
+    finally:
+        mp.undo()
+
+
+def run_row(con, model: str) -> dict:
+    cur = con.execute("select * from marts.fct_run_energy where model_name = ?", [model])
+    cols = [d[0] for d in cur.description]
+    return dict(zip(cols, cur.fetchone(), strict=True))
+
+
+def test_outage_is_a_gap_not_a_held_value(warehouse):
+    r = run_row(warehouse, "resnet18")
+    # [5, 10) s at 100 W = 500 J; [10, 20) s unavailable: nothing; [20, 35) s at 100 W = 1500 J
+    assert r["energy_j"] == pytest.approx(2000.0, rel=1e-12)
+    assert r["coverage_ratio"] == pytest.approx(20 / 30, rel=1e-12)
+    assert r["is_complete"] is False
+
+
+def test_idle_run_gives_the_baseline(warehouse):
+    r = run_row(warehouse, "resnet18")
+    # idle run [40, 60] s at 60 W: 1200 J over 20 s; net = 2000 J - 60 W x 30 s
+    assert r["baseline_power_w"] == pytest.approx(60.0, rel=1e-12)
+    assert r["net_energy_j"] == pytest.approx(200.0, rel=1e-9)
+
+
+def test_time_resolved_intensity_is_energy_weighted(warehouse):
+    r = run_row(warehouse, "resnet18")
+    # 500 J fall in the 100 g/kWh period and 1500 J in the 300 g/kWh one
+    assert r["carbon_intensity_g_per_kwh"] == pytest.approx((500 * 100 + 1500 * 300) / 2000)
+    assert r["co2_g"] == pytest.approx(2000 / 3.6e6 * 250, rel=1e-9)
