@@ -33,8 +33,8 @@ overlapping_candidates as (
     from timed
     inner join meter_spans
         on
-            meter_spans.first_us < timed.end_us
-            and meter_spans.last_us > timed.start_us
+            timed.end_us > meter_spans.first_us
+            and timed.start_us < meter_spans.last_us
     where timed.run_meter_id is null
     group by timed.run_id
 ),

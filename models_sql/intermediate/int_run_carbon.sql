@@ -78,7 +78,7 @@ meter_first_points as (
 ),
 
 first_point_intensity as (
-    -- the intensity in effect at each meter's first reading
+-- the intensity in effect at each meter's first reading
     {{ asof_join(
         left='meter_first_points',
         right='zone_breakpoints',
@@ -108,8 +108,8 @@ meter_points as (
     inner join zone_breakpoints
         on
             meter_spans.zone = zone_breakpoints.zone
-            and zone_breakpoints.ts_us > meter_spans.first_us
-            and zone_breakpoints.ts_us < meter_spans.last_us
+            and meter_spans.first_us < zone_breakpoints.ts_us
+            and meter_spans.last_us > zone_breakpoints.ts_us
 ),
 
 points_with_energy as (
@@ -135,7 +135,7 @@ carbon_points as (
         cast(points.match_energy_j as double)
         + (points.ts_us - points.match_ts_us) * points.rate_w / 1e6
         + (points.ts_us - points.match_ts_us) * (points.ts_us - points.match_ts_us) * points.slope_w_per_us / 2e6
-        as curve_j
+            as curve_j
     from points_with_energy as points
     left join latest_annual
         on points.zone = latest_annual.zone
@@ -162,7 +162,7 @@ carbon_curve as (
         select
             *,
             g_per_kwh * (lead(curve_j) over (partition by meter_id order by ts_us) - curve_j) / 3.6e6
-            as segment_co2_g
+                as segment_co2_g
         from carbon_points
     ) as segmented
 ),

@@ -19,18 +19,28 @@ runs as (
 ),
 
 model_keys as (
-    select model_name, weights from flop_profiles
+    select
+        model_name,
+        weights
+    from flop_profiles
     union
-    select model_name, weights from accuracy_scores
-    where not exists (
-        -- accuracy without weights belongs to the model's profiles when it has any
-        select 1 from flop_profiles
-        where
-            flop_profiles.model_name = accuracy_scores.model_name
-            and accuracy_scores.weights is null
-    )
+    select
+        model_name,
+        weights
+    from accuracy_scores
+    where
+        not exists (
+            -- accuracy without weights belongs to the model's profiles when it has any
+            select 1 from flop_profiles
+            where
+                flop_profiles.model_name = accuracy_scores.model_name
+                and accuracy_scores.weights is null
+        )
     union
-    select model_name, weights from runs
+    select
+        model_name,
+        weights
+    from runs
     where not exists (
         select 1 from flop_profiles
         where flop_profiles.model_name = runs.model_name

@@ -28,67 +28,68 @@ checks as (
     from models
     union all
     select
-        'models_missing_flops',
-        null,
-        sum(case when macs is null then 1 else 0 end),
-        count(*),
-        'dim_models rows without MACs'
+        'models_missing_flops' as check_name,
+        null as load_id,
+        sum(case when macs is null then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'dim_models rows without MACs' as description
     from models
     union all
     select
-        'runs_incomplete',
-        null,
-        sum(case when is_complete then 0 else 1 end),
-        count(*),
-        'runs with coverage < 1 (gap > max_gap_s, outside the data, or no meter)'
+        'runs_incomplete' as check_name,
+        null as load_id,
+        sum(case when is_complete then 0 else 1 end) as n_rows,
+        count(*) as n_total,
+        'runs with coverage < 1 (gap > max_gap_s, outside the data, or no meter)' as description
     from run_energy
     union all
     select
-        'runs_without_energy',
-        null,
-        sum(case when energy_j is null then 1 else 0 end),
-        count(*),
-        'runs with no data at all (no meter resolved, or entirely outside the meter''s readings)'
+        'runs_without_energy' as check_name,
+        null as load_id,
+        sum(case when energy_j is null then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs with no data at all (no meter resolved, or entirely outside the meter''s readings)' as description
     from run_energy
     union all
     select
-        'runs_unresolved_meter',
-        null,
-        sum(case when meter_source = 'unresolved' then 1 else 0 end),
-        count(*),
-        'runs naming no meter for which none could be chosen'
+        'runs_unresolved_meter' as check_name,
+        null as load_id,
+        sum(case when meter_source = 'unresolved' then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs naming no meter for which none could be chosen' as description
     from run_energy
     union all
     select
-        'runs_overlapping',
-        null,
-        sum(case when has_overlap then 1 else 0 end),
-        count(*),
-        'runs overlapping another run on the same meter'
+        'runs_overlapping' as check_name,
+        null as load_id,
+        sum(case when has_overlap then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs overlapping another run on the same meter' as description
     from run_energy
     union all
     select
-        'runs_without_profile',
-        null,
-        sum(case when profile_choice = 'none' then 1 else 0 end),
-        count(*),
-        'runs whose model has no row in dim_models'
+        'runs_without_profile' as check_name,
+        null as load_id,
+        sum(case when profile_choice = 'none' then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs whose model has no row in dim_models' as description
     from run_energy
     union all
     select
-        'runs_without_carbon',
-        null,
-        sum(case when energy_j is not null and co2_g is null then 1 else 0 end),
-        count(*),
-        'runs with energy but no carbon intensity for their zone'
+        'runs_without_carbon' as check_name,
+        null as load_id,
+        sum(case when energy_j is not null and co2_g is null then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs with energy but no carbon intensity for their zone' as description
     from run_energy
     union all
     select
-        'quarantined_rows',
+        'quarantined_rows' as check_name,
         loads.load_id,
-        coalesce(count(quarantined.load_id), 0),
-        max(loads.rows_read),
-        'rows of the load kept in quarantine (' || max(loads.load_kind) || ' ' || max(loads.source_path) || ')'
+        coalesce(count(quarantined.load_id), 0) as n_rows,
+        max(loads.rows_read) as n_total,
+        'rows of the load kept in quarantine ('
+        || max(loads.load_kind) || ' ' || max(loads.source_path) || ')' as description
     from loads
     left join quarantined
         on loads.load_id = quarantined.load_id

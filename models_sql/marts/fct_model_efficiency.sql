@@ -44,7 +44,7 @@ used as (
     select
         *,
         sum(case when is_complete then 1 else 0 end) over (partition by model_name, model_weights)
-        as n_complete_runs
+            as n_complete_runs
     from ranked
     where meter_kind_rank = best_meter_kind_rank
 ),
