@@ -71,7 +71,7 @@ power_sequenced as (
         {{ epoch_us('readings.measured_at') }} as ts_us,
         {{ epoch_us('lead(readings.measured_at) over by_time') }} as next_ts_us,
         lead(readings.power_w) over by_time as next_power_w,
-        row_number() over by_time as reading_index
+        cast(row_number() over by_time as bigint) as reading_index
     from power_points as readings
     left join counter_meters
         on readings.meter_id = counter_meters.meter_id
@@ -112,7 +112,7 @@ counter_sequenced as (
         {{ epoch_us('lead(measured_at) over by_time') }} as next_ts_us,
         lead(counter_j) over by_time as next_counter_j,
         lead(counter_range_j) over by_time as next_counter_range_j,
-        row_number() over by_time as reading_index
+        cast(row_number() over by_time as bigint) as reading_index
     from energy_counters
     window by_time as (partition by meter_id order by measured_at)
 ),
