@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from flopwatt.defaults import DEFAULT_MODELS_HELP, split_models
+from flopwatt.defaults import models_option, split_models
 
 SENSOR_CHOICES = ("auto", "rapl", "nvml", "estimate")
 
@@ -98,10 +98,7 @@ def do_bench(models: list[str], *, inferences: int | None, duration_s: float | N
 
 
 @click.command()
-@click.option(
-    "--models", "-m", multiple=True,
-    help=f"torchvision model names, comma-separated or repeated [default: {DEFAULT_MODELS_HELP}]",
-)  # fmt: skip
+@models_option
 @click.option(
     "--inferences", "-n", type=click.IntRange(min=1), default=None,
     help="images per model (rounded up to whole batches); excludes --duration",

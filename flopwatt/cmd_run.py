@@ -17,7 +17,7 @@ import time
 import click
 
 from flopwatt.cmd_bench import sensor_options
-from flopwatt.defaults import DEFAULT_MODELS, DEFAULT_MODELS_HELP, split_models
+from flopwatt.defaults import DEFAULT_MODELS, models_option, split_models
 
 DEFAULT_RUN_DURATION_S = 5.0
 
@@ -119,10 +119,7 @@ def run_main_job(
 
 
 @click.command()
-@click.option(
-    "--models", "-m", multiple=True,
-    help=f"torchvision model names, comma-separated or repeated [default: {DEFAULT_MODELS_HELP}]",
-)  # fmt: skip
+@models_option
 @click.option(
     "--duration", "-d", "duration_s", type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_RUN_DURATION_S, show_default=True,

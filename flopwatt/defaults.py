@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import click
+
 #: small, fast models spanning families: the default of ``flopwatt profile``, ``bench`` and ``run``
 DEFAULT_MODELS: tuple[str, ...] = (
     "resnet18",
@@ -25,3 +27,12 @@ def split_models(values: tuple[str, ...]) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
+
+
+#: the ``--models/-m`` option of ``flopwatt bench`` and ``flopwatt run``
+models_option = click.option(
+    "--models",
+    "-m",
+    multiple=True,
+    help=f"torchvision model names, comma-separated or repeated [default: {DEFAULT_MODELS_HELP}]",
+)

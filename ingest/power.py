@@ -68,40 +68,13 @@ def parse(
         raise IngestError(table.source, f"unknown power format {fmt!r}")
     if meter_kind not in METER_KINDS:
         raise ValueError(f"unknown meter kind {meter_kind!r}: one of {', '.join(METER_KINDS)}")
+    table.require(*LAYOUTS[fmt][:2], format_name=fmt)
+    return _readings(table, fmt, meter=meter, tz=tz, unit=unit, meter_kind=meter_kind, zone=zone)
+
+
+def _readings(table: Table, fmt: str, *, meter, tz, unit, meter_kind, zone) -> Batch:
     ts_col, value_col, meter_col, unit_col = LAYOUTS[fmt]
-    table.require(ts_col, value_col, format_name=fmt)
     default_factor = _unit_factor(unit)
-    return _readings(
-        table,
-        fmt,
-        ts_col,
-        value_col,
-        meter_col,
-        unit_col,
-        default_factor,
-        meter=meter,
-        tz=tz,
-        meter_kind=meter_kind,
-        zone=zone,
-        unit=unit,
-    )
-
-
-def _readings(
-    table: Table,
-    fmt,
-    ts_col,
-    value_col,
-    meter_col,
-    unit_col,
-    default_factor,
-    *,
-    meter,
-    tz,
-    meter_kind,
-    zone,
-    unit,
-) -> Batch:
     f = table.frame
     has_meter_col = meter_col in f.columns
     if not has_meter_col and meter is None:
