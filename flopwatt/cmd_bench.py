@@ -18,6 +18,9 @@ def sensor_options(f):
         click.option("--sensor", type=click.Choice(SENSOR_CHOICES), default="auto",
                      show_default=True,
                      help="power source: auto = rapl, else nvml, else the labelled estimate"),
+        click.option("--zone", default=None,
+                     help="grid zone of this machine for carbon (ISO 3166 alpha-3, e.g. FRA) "
+                          "[default: dbt var default_zone, GBR]"),
         click.option("--interval-ms", type=click.FloatRange(min=1), default=100.0,
                      show_default=True, help="sampling interval of the sensor"),
         click.option("--tdp", "tdp_w", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -85,7 +88,8 @@ def print_preview(batch) -> None:
 
 def do_bench(models: list[str], *, inferences: int | None, duration_s: float | None, sensor: str,
              tdp_w: float | None, interval_ms: float, idle_s: float, batch_size: int, warmup: int,
-             device: str, input_size: int, image: str | None, progress: bool):  # fmt: skip
+             device: str, input_size: int, image: str | None, progress: bool,
+             zone: str | None = None):  # fmt: skip
     """Open the sensor and bench; returns the Batch (not loaded)."""
     from profiling.bench import bench_models, resolve_device
 
@@ -94,6 +98,7 @@ def do_bench(models: list[str], *, inferences: int | None, duration_s: float | N
         models, chosen, inferences=inferences, duration_s=duration_s, batch_size=batch_size,
         warmup=warmup, interval_ms=interval_ms, idle_s=idle_s, device=device,
         input_size=input_size, image=image, progress=progress,
+        zone=zone.upper() if zone else None,
     )  # fmt: skip
 
 
@@ -107,8 +112,8 @@ def do_bench(models: list[str], *, inferences: int | None, duration_s: float | N
               default=None, help="seconds of timed inference per model [default: 10]")  # fmt: skip
 @sensor_options
 @click.option("--no-load", is_flag=True, help="print the results, do not write the warehouse")
-def bench(models, inferences, duration_s, sensor, interval_ms, tdp_w, idle_s, batch_size, warmup,
-          device, input_size, image, progress, no_load) -> None:  # fmt: skip
+def bench(models, inferences, duration_s, sensor, zone, interval_ms, tdp_w, idle_s, batch_size,
+          warmup, device, input_size, image, progress, no_load) -> None:  # fmt: skip
     """Time inference of torchvision models (random weights, no download) while sampling power.
 
     Each model runs on ONE fixed input, preprocessed once before timing (a seeded synthetic image,
@@ -124,7 +129,7 @@ def bench(models, inferences, duration_s, sensor, interval_ms, tdp_w, idle_s, ba
     batch = do_bench(
         names, inferences=inferences, duration_s=duration_s, sensor=sensor, tdp_w=tdp_w,
         interval_ms=interval_ms, idle_s=idle_s, batch_size=batch_size, warmup=warmup,
-        device=device, input_size=input_size, image=image, progress=progress,
+        device=device, input_size=input_size, image=image, progress=progress, zone=zone,
     )  # fmt: skip
     print_preview(batch)
     for w in batch.warnings:

@@ -31,26 +31,12 @@ def _done(t0: float, what: str) -> None:
     click.echo(f"      {what} ({time.monotonic() - t0:.1f} s)", err=True)
 
 
-def _stage_function(module: str, attr: str):
-    """``module.attr``, or a FlopwattError when the stage's module is not in this checkout."""
-    import importlib
-
-    from flopwatt.errors import FlopwattError
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise FlopwattError(f"this install has no {module} (needed for {attr})") from exc
-    return getattr(mod, attr)
-
-
 def run_main_job(
     models: list[str] | None,
     *,
     duration_s: float = DEFAULT_RUN_DURATION_S,
     sensor: str = "auto",
+    zone: str | None = None,
     interval_ms: float = 100.0,
     tdp_w: float | None = None,
     idle_s: float = 3.0,
@@ -66,23 +52,27 @@ def run_main_job(
     """Profile -> bench -> load -> dbt build -> report; returns the report path (or None)."""
     from flopwatt.cmd_bench import do_bench, print_preview
     from flopwatt.config import db_path, reports_dir
+    from flopwatt.dbt_runner import run_dbt_build
+    from ingest.carbon import parse_codecarbon
     from ingest.loader import load
+    from plots.report import write_report
+    from profiling.profile import profile_models
 
     names = list(models) if models else list(DEFAULT_MODELS)
     total = 2 + int(build) + int(report)
     started = time.monotonic()
     click.echo(f"warehouse: {db_path()}", err=True)
 
-    t0 = _stage(1, total, f"profile {len(names)} models (MACs, parameters, accuracy)")
-    profile_models = _stage_function("profiling.profile", "profile_models")
+    t0 = _stage(1, total, f"profile {len(names)} models (MACs, parameters, accuracy); grid carbon")
     profiles = profile_models(names, all_variants=False, progress=progress)
     _done(t0, load(profiles).summary())
+    _done(t0, load(parse_codecarbon()).summary())  # annual intensities; a no-op once loaded
 
     t0 = _stage(2, total, f"bench {len(names)} models, {duration_s:g} s each, and an idle window")
     bench_batch = do_bench(
         names, inferences=None, duration_s=duration_s, sensor=sensor, tdp_w=tdp_w,
         interval_ms=interval_ms, idle_s=idle_s, batch_size=batch_size, warmup=warmup,
-        device=device, input_size=input_size, image=image, progress=progress,
+        device=device, input_size=input_size, image=image, progress=progress, zone=zone,
     )  # fmt: skip
     for w in bench_batch.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
@@ -92,7 +82,6 @@ def run_main_job(
     if build:
         n += 1
         t0 = _stage(n, total, "dbt build (models and data tests)")
-        run_dbt_build = _stage_function("flopwatt.dbt_runner", "run_dbt_build")
         run_dbt_build([], quiet=True)
         _done(t0, "warehouse built")
 
@@ -100,7 +89,6 @@ def run_main_job(
     if report:
         n += 1
         t0 = _stage(n, total, "report")
-        write_report = _stage_function("plots.report", "write_report")
         report_path = write_report(reports_dir())
         _done(t0, f"written to {report_path}")
 
@@ -128,7 +116,7 @@ def run_main_job(
 @sensor_options
 @click.option("--no-build", is_flag=True, help="stop after loading (no dbt build, no report)")
 @click.option("--no-report", is_flag=True, help="skip the report")
-def run(models, duration_s, sensor, interval_ms, tdp_w, idle_s, batch_size, warmup, device,
+def run(models, duration_s, sensor, zone, interval_ms, tdp_w, idle_s, batch_size, warmup, device,
         input_size, image, progress, no_build, no_report) -> None:  # fmt: skip
     """The main job: profile, bench, load, dbt build, report, in one command.
 
@@ -141,5 +129,5 @@ def run(models, duration_s, sensor, interval_ms, tdp_w, idle_s, batch_size, warm
         split_models(models) or None, duration_s=duration_s, sensor=sensor,
         interval_ms=interval_ms, tdp_w=tdp_w, idle_s=idle_s, batch_size=batch_size,
         warmup=warmup, device=device, input_size=input_size, image=image, progress=progress,
-        build=not no_build, report=not (no_build or no_report),
+        zone=zone, build=not no_build, report=not (no_build or no_report),
     )  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -214,12 +213,9 @@ def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
         calls.append(("report",))
         return Path(out_dir) / "report.html"
 
-    try:
-        import plots.report as report_mod
-    except ModuleNotFoundError:  # plots/report.py not written yet: a stand-in module
-        report_mod = types.ModuleType("plots.report")
-        monkeypatch.setitem(sys.modules, "plots.report", report_mod)
-    monkeypatch.setattr(report_mod, "write_report", fake_report, raising=False)
+    import plots.report
+
+    monkeypatch.setattr(plots.report, "write_report", fake_report)
     monkeypatch.setenv("FLOPWATT_REPORTS", str(db_file.parent / "reports"))
     res = CliRunner().invoke(cmd_run.run, ["--models", "m1,m2", "--duration", "0.2",
                                            "--sensor", "estimate", "--no-progress"])  # fmt: skip
@@ -228,6 +224,8 @@ def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
     assert calls[0][1] == ("m1", "m2") and calls[1][1:] == (("m1", "m2"), 0.2, "estimate")
     assert "report: " in res.output and "report.html" in res.output
     assert rows("select count(*) from raw.runs")[0][0] == 3  # idle + m1 + m2, one meter
+    # the annual grid intensities come along, so the runs get carbon
+    assert rows("select count(*) from raw.carbon_intensity where zone = 'GBR'")[0][0] == 1
 
 
 MART = PROJECT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql"
