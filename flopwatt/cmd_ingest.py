@@ -11,6 +11,8 @@ from flopwatt.errors import FlopwattError
 from ingest.errors import IngestError
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
+# meter kinds of raw.meters (as ingest.power.METER_KINDS, without importing polars here)
+METER_KIND = click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"])
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
@@ -91,7 +93,7 @@ def ingest() -> None:
 @click.option(
     "--meter-kind",
     default=None,
-    type=click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"]),
+    type=METER_KIND,
     help="kind of meter [default: gpu for nvidia-smi, else wall]",
 )
 @click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
@@ -190,7 +192,7 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
 @click.option(
     "--meter-kind",
     default=None,
-    type=click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"]),
+    type=METER_KIND,
     help="kind of meter [default: cpu_package/dram for rapl-dump, else wall]",
 )
 @click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")

@@ -55,3 +55,10 @@ def test_unknown_tz(make_file, db_file, capsys):
         ["ingest", "runs", str(make_file("r.csv", RUNS)), "--tz", "Mars/Base"], capsys
     )
     assert code == 1 and "unknown time zone" in err
+
+
+def test_meter_kinds_of_the_cli_are_those_of_the_raw_layer():
+    from flopwatt.cmd_ingest import METER_KIND
+    from ingest.power import METER_KINDS
+
+    assert tuple(METER_KIND.choices) == METER_KINDS
