@@ -70,11 +70,10 @@ readings_with_runs as (
     ) }}
 ),
 
-outside_runs as (
+outside_readings as (
     select
         readings_with_runs.meter_id,
-        {{ median_of('readings_with_runs.power_w') }} as baseline_power_w,
-        count(*) as n_points
+        readings_with_runs.power_w
     from readings_with_runs
     inner join first_starts
         on readings_with_runs.meter_id = first_starts.meter_id
@@ -86,7 +85,42 @@ outside_runs as (
             or coalesce(readings_with_runs.next_start_us, first_starts.first_start_us) - readings_with_runs.ts_us
             <= {{ baseline_window_us() }}
         )
-    group by readings_with_runs.meter_id
+),
+
+-- The exact median without a median aggregate (which holds every value in memory: 100M readings
+-- ran out of it): count each distinct power, accumulate the counts in power order (a grouping and
+-- a sort, both of which spill), and read the k-th values off the cumulative counts.
+power_counts as (
+    select
+        meter_id,
+        power_w,
+        count(*) as n_readings
+    from outside_readings
+    group by meter_id, power_w
+),
+
+cumulated_counts as (
+    select
+        meter_id,
+        power_w,
+        sum(n_readings) over (
+            partition by meter_id order by power_w rows between unbounded preceding and current row
+        ) as cum_readings,
+        sum(n_readings) over (partition by meter_id) as total_readings
+    from power_counts
+),
+
+outside_runs as (
+    -- median = mean of the k1-th and k2-th smallest, k1 = floor((n + 1) / 2), k2 = floor(n / 2) + 1
+    select
+        meter_id,
+        (
+            min(case when cum_readings >= {{ int_div('total_readings + 1', 2) }} then power_w end)
+            + min(case when cum_readings >= {{ int_div('total_readings', 2) }} + 1 then power_w end)
+        ) / 2 as baseline_power_w,
+        max(total_readings) as n_points
+    from cumulated_counts
+    group by meter_id
 )
 
 select
