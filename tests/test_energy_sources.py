@@ -79,3 +79,9 @@ def test_time_resolved_intensity_is_energy_weighted(warehouse):
     # 500 J fall in the 100 g/kWh period and 1500 J in the 300 g/kWh one
     assert r["carbon_intensity_g_per_kwh"] == pytest.approx((500 * 100 + 1500 * 300) / 2000)
     assert r["co2_g"] == pytest.approx(2000 / 3.6e6 * 250, rel=1e-9)
+
+
+def test_a_model_known_only_from_runs_has_no_profile(warehouse):
+    # no FLOP profile was loaded: the run is kept, attributed to no profile, with no GFLOPs
+    r = run_row(warehouse, "resnet18")
+    assert r["profile_choice"] == "no_profile" and r["energy_per_gflop_j"] is None

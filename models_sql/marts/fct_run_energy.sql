@@ -3,7 +3,8 @@
 -- energy, is_complete = false).
 -- Profile of a run (profile_choice): 'exact' (the run's weights), else the model's default_weights
 -- row ('default_weights', IMAGENET1K_V1), else its profile loaded without weights ('file_profile'),
--- else its first other weights ('first_available'); 'none' when the model is unknown.
+-- else its first other weights ('first_available'); 'no_profile' when dim_models knows the model
+-- without any FLOP profile, 'none' when it does not know it.
 with
 
 run_bounds as (
@@ -42,7 +43,9 @@ profile_candidates as (
         case
             when models.weights = run_bounds.weights then 'exact'
             when models.weights = {{ sql_literal(energy_var('default_weights')) }} then 'default_weights'
-            when models.weights is null then 'file_profile'
+            when models.weights is null and models.macs is not null then 'file_profile'
+            -- a model known only from runs (or accuracy): no FLOP profile to attribute
+            when models.weights is null then 'no_profile'
             else 'first_available'
         end as profile_choice,
         row_number() over (
