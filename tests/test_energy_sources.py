@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from flopwatt.dbt_runner import run_dbt_build
-from ingest import carbon_series, power, runs
+from ingest import carbon_series, codecarbon_csv, power, runs
 from ingest.loader import load
 
 pytestmark = pytest.mark.slow
@@ -27,6 +27,10 @@ RUNS = """model,start_time,end_time,n_inferences,meter_id,phase
 resnet18,2024-05-01T12:00:05Z,2024-05-01T12:00:35Z,100,sensor.plug,inference
 idle,2024-05-01T12:00:40Z,2024-05-01T12:01:00Z,,sensor.plug,idle
 """
+# CodeCarbon tracked the same 30 s as resnet18's run and reported 0.0005 kWh = 1800 J
+EMISSIONS = """timestamp,project_name,duration,emissions,energy_consumed,country_iso_code
+2024-05-01T12:00:35,cc-exp,30.0,0.0001,0.0005,GBR
+"""
 SERIES = """zone,from,to,g_per_kwh,source
 GBR,2024-05-01T12:00:00Z,2024-05-01T12:00:20Z,100,test grid
 GBR,2024-05-01T12:00:20Z,2024-05-01T12:01:00Z,300,test grid
@@ -42,9 +46,11 @@ def warehouse(tmp_path_factory):
         (tmp / "history.csv").write_text(HISTORY)
         (tmp / "runs.csv").write_text(RUNS)
         (tmp / "series.csv").write_text(SERIES)
+        (tmp / "emissions.csv").write_text(EMISSIONS)
         load(power.parse(tmp / "history.csv", zone="GBR"))
         load(runs.parse(tmp / "runs.csv"))
         load(carbon_series.parse_csv(tmp / "series.csv"))
+        load(codecarbon_csv.parse(tmp / "emissions.csv", tz="UTC"))
         run_dbt_build(quiet=True)
         con = duckdb.connect(str(tmp / "w.duckdb"), read_only=True)
         yield con
@@ -85,3 +91,20 @@ def test_a_model_known_only_from_runs_has_no_profile(warehouse):
     # no FLOP profile was loaded: the run is kept, attributed to no profile, with no GFLOPs
     r = run_row(warehouse, "resnet18")
     assert r["profile_choice"] == "no_profile" and r["energy_per_gflop_j"] is None
+
+
+def test_codecarbon_run_is_tied_to_the_metered_run_it_overlaps(warehouse):
+    rows = warehouse.execute(
+        "select measured_model_name, overlap_s, overlap_share_of_reported, reported_energy_j,"
+        " measured_energy_in_overlap_j from marts.fct_run_source_comparison"
+    ).fetchall()
+    # one pair (the idle run is not compared): both runs cover [5, 35] s; resnet18's meter gave
+    # 2000 J over its 30 s of data: prorated, 2000 J measured against 1800 J reported
+    assert len(rows) == 1
+    model, overlap_s, share, reported_j, measured_j = rows[0]
+    assert model == "resnet18" and overlap_s == pytest.approx(30.0) and share == pytest.approx(1.0)
+    assert reported_j == pytest.approx(1800.0) and measured_j == pytest.approx(2000.0, rel=1e-9)
+    (fmt,) = warehouse.execute(
+        "select source_format from marts.fct_run_energy where reported_energy_j is not null"
+    ).fetchone()
+    assert fmt == "codecarbon"

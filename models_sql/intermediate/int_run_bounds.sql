@@ -84,6 +84,7 @@ select
     runs.device,
     runs.host,
     runs.measured_energy_j,
+    runs.source_format,
     ordered.meter_id,
     ordered.meter_source,
     ordered.start_us,
