@@ -48,7 +48,7 @@ from flopwatt.spark_sync import (  # noqa: E402
 
 N_READINGS = int(os.environ.get("FLOPWATT_SPARK_PARITY_READINGS", "100000"))
 N_RUNS = int(os.environ.get("FLOPWATT_SPARK_PARITY_RUNS", "1000"))
-SELECT = os.environ.get("FLOPWATT_SPARK_SELECT", "+fct_run_energy")
+SELECT = os.environ.get("FLOPWATT_SPARK_SELECT", "+fct_run_energy fct_run_source_comparison")
 FACT = "marts.fct_run_energy"
 RTOL = 1e-9  # every number, net_energy_j included, relative to its own magnitude
 
