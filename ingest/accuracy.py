@@ -56,13 +56,6 @@ def parse(path: Path | str, *, as_: str | None, dataset: str = "ImageNet-1K") ->
         pl.lit(dataset).alias("dataset"),
         pl.lit(f"file {table.path.name} (as {as_})").alias("source"),
     )
-    return Batch(
-        kind="accuracy",
-        format="accuracy-csv",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"accuracy": rows},
-        quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-        options={"as": as_, "dataset": dataset},
+    return table.batch(
+        "accuracy", "accuracy-csv", f, {"accuracy": rows}, {"as": as_, "dataset": dataset}
     )

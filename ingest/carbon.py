@@ -124,12 +124,4 @@ def parse_csv(path: Path | str) -> Batch:
         value.alias("g_per_kwh"),
         src.alias("source"),
     )
-    return Batch(
-        kind="carbon",
-        format="carbon-csv",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"carbon_intensity": rows},
-        quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-    )
+    return table.batch("carbon", "carbon-csv", f, {"carbon_intensity": rows})

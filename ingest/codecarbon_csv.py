@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.loader import Batch
-from ingest.runs import PHASES, run_id
+from ingest.runs import PHASES, run_id_expr
 from ingest.tabular import first_reason, numeric, read_table
 from ingest.timeparse import to_utc
 
@@ -110,34 +110,30 @@ def parse(
     device = pl.when((gpu_count > 0) & (gpu != "")).then(gpu).otherwise(
         pl.when(cpu != "").then(cpu)
     )  # fmt: skip
-    ids = [
-        run_id(m, s, e, meter, phase)
-        for m, s, e in good.select("model_name", "started_at", "ended_at").iter_rows()
-    ]
+    good = good.with_columns(
+        pl.lit(meter, pl.String).alias("meter_id"), pl.lit(phase).alias("phase")
+    )
     runs = good.select(
         pl.col("line").alias("line_number"),
-        pl.Series("run_id", ids, dtype=pl.String),
+        run_id_expr().alias("run_id"),
         "model_name",
         pl.lit(None, pl.String).alias("weights"),
-        pl.lit(phase).alias("phase"),
+        "phase",
         "started_at",
         "ended_at",
         pl.lit(inferences, pl.Int64).alias("n_inferences"),
         pl.lit(None, pl.Int32).alias("batch_size"),
-        pl.lit(meter, pl.String).alias("meter_id"),
+        "meter_id",
         device.alias("device"),
         "measured_energy_j",
         pl.lit("codecarbon").alias("source_format"),
     )
-    return Batch(
-        kind="runs",
-        format="codecarbon",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"runs": runs},
-        quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-        options={
+    return table.batch(
+        "runs",
+        "codecarbon",
+        f,
+        {"runs": runs},
+        {
             "tz": tz,
             "model": model,
             "phase": phase,

@@ -45,13 +45,4 @@ def parse(path: Path | str, *, counter: str = "thop") -> Batch:
         pl.col("params_v").cast(pl.Int64).alias("params"),
         pl.lit(source).alias("source"),
     )
-    return Batch(
-        kind="flops",
-        format="flops-csv",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"flop_profiles": profiles},
-        quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-        options={"counter": counter},
-    )
+    return table.batch("flops", "flops-csv", f, {"flop_profiles": profiles}, {"counter": counter})

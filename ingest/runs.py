@@ -24,7 +24,8 @@ def run_id(
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def _run_id_expr() -> pl.Expr:
+def run_id_expr() -> pl.Expr:
+    """:func:`run_id` of each row (model_name, started_at, ended_at, meter_id, phase)."""
     return pl.struct("model_name", "started_at", "ended_at", "meter_id", "phase").map_elements(
         lambda r: run_id(
             r["model_name"], r["started_at"], r["ended_at"], r["meter_id"], r["phase"]
@@ -111,7 +112,7 @@ def parse(
     good = f.filter(pl.col("reason").is_null())
     runs = good.select(
         pl.col("line").alias("line_number"),
-        _run_id_expr().alias("run_id"),
+        run_id_expr().alias("run_id"),
         "model_name",
         "weights",
         "phase",
@@ -122,15 +123,12 @@ def parse(
         "meter_id",
         pl.lit("runs-csv").alias("source_format"),
     )
-    return Batch(
-        kind="runs",
-        format="runs-csv",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"runs": runs},
-        quarantine=table.quarantine(f.filter(pl.col("reason").is_not_null())),
-        options={
+    return table.batch(
+        "runs",
+        "runs-csv",
+        f,
+        {"runs": runs},
+        {
             "tz": tz,
             "inferences": inferences,
             "batch_size": batch_size,

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.errors import IngestError
-from ingest.loader import quarantine_frame, sha256_file
+from ingest.loader import Batch, quarantine_frame, sha256_file
 
 BOM = b"\xef\xbb\xbf"
 
@@ -56,6 +56,27 @@ class Table:
                     if len(out) == len(wanted):
                         break
         return out
+
+    def batch(
+        self,
+        kind: str,
+        fmt: str,
+        checked: pl.DataFrame,
+        tables: dict[str, pl.DataFrame],
+        options: dict | None = None,
+    ) -> Batch:
+        """The Batch of this source: ``checked`` is every row with its ``reason`` (null = loaded);
+        the rows with a reason go to quarantine."""
+        return Batch(
+            kind=kind,
+            format=fmt,
+            source=self.source,
+            sha256=self.sha256,
+            rows_read=checked.height,
+            tables=tables,
+            quarantine=self.quarantine(checked.filter(pl.col("reason").is_not_null())),
+            options=options or {},
+        )
 
     def quarantine(self, bad: pl.DataFrame) -> pl.DataFrame:
         """``bad`` has columns line, reason: attach each line's original text."""

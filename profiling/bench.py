@@ -26,7 +26,6 @@ as read (J, with their wrap range). torch is imported inside the functions only.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import socket
@@ -41,6 +40,7 @@ import polars as pl
 
 from flopwatt.defaults import DEFAULT_MODELS
 from ingest.loader import Batch, sha256_bytes
+from ingest.runs import run_id
 from profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
 
 FORMAT = "flopwatt-bench"
@@ -96,19 +96,6 @@ class RunRecord:
     end_ns: int
     n_inferences: int | None
     batch_size: int | None
-
-
-def run_id(model_name: str, started_at: datetime, ended_at: datetime, meter_id: str | None,
-           phase: str) -> str:  # fmt: skip
-    """The runs ingestor's id (``ingest.runs.run_id``), so a run has one id whatever loaded it."""
-    try:
-        from ingest.runs import run_id as ingest_run_id
-    except ImportError:  # the runs ingestor is not there: the same formula
-        key = "|".join(
-            [model_name, started_at.isoformat(), ended_at.isoformat(), meter_id or "", phase]
-        )
-        return hashlib.sha1(key.encode()).hexdigest()[:16]
-    return ingest_run_id(model_name, started_at, ended_at, meter_id, phase)
 
 
 def resolve_device(device: str = "auto") -> str:
