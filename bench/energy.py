@@ -78,8 +78,9 @@ def generate(n_readings: int, n_runs: int, n_meters: int, seed: int = 7):
 
 def load_into(db: Path, meters, runs) -> float:
     os.environ["FLOPWATT_DB"] = str(db)
-    from flopwatt.db import connect
-    from ingest.loader import Batch, load
+    from flopwatt.ingest.loader import Batch, load
+
+    from flopwatt.core.db import connect
 
     t0 = time.perf_counter()
     con = connect(db)

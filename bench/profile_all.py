@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flopwatt.config import PROJECT_ROOT
+from flopwatt.core.config import CHECKOUT_ROOT
 
 TOLERANCE = 0.01
 # families as a prefix pattern; first match wins
@@ -56,13 +56,13 @@ def family(name: str) -> str:
 
 def reference_models_txt() -> Path:
     root = os.environ.get("FLOPWATT_REFERENCE")
-    base = Path(root) if root else PROJECT_ROOT.parent / "shared" / "reference"
+    base = Path(root) if root else CHECKOUT_ROOT.parent / "shared" / "reference"
     return base / "model_hub" / "models.txt"
 
 
 def sweep(cache_dir: Path) -> tuple[object, float]:
-    from profiling.cache import ProfileCache
-    from profiling.profile import profile_models
+    from flopwatt.profiling.cache import ProfileCache
+    from flopwatt.profiling.profile import profile_models
 
     started = time.perf_counter()
     batch = profile_models(None, all_variants=True, progress=True, cache=ProfileCache(cache_dir))
@@ -77,8 +77,7 @@ def main() -> int:
 
     import torch
     import torchvision
-
-    from profiling.profile import results_frame
+    from flopwatt.profiling.profile import results_frame
 
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, CPU threads "
           f"{torch.get_num_threads()}")  # fmt: skip
@@ -146,8 +145,8 @@ def compare_study(frame) -> list[str]:
     if not path.exists():
         print(f"\n{path} not found: study comparison skipped")
         return []
-    from profiling.catalog import build_model, variant
-    from profiling.flops import count_thop, study_thop_rules
+    from flopwatt.profiling.catalog import build_model, variant
+    from flopwatt.profiling.flops import count_thop, study_thop_rules
 
     rows = {
         r["model_name"]: r for r in frame.iter_rows(named=True) if r["weights"] == "IMAGENET1K_V1"

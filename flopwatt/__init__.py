@@ -1,3 +1,5 @@
 """flopwatt: energy and carbon per inference of deep-learning models."""
 
-__version__ = "0.1.0"
+from flopwatt.core import __version__
+
+__all__ = ["__version__"]

@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 
-from flopwatt.config import PROJECT_ROOT, db_path
-from flopwatt.errors import FlopwattError
+from flopwatt.core.config import db_path, dbt_project_dir, is_checkout, state_dir, workspace
+from flopwatt.core.errors import FlopwattError
 
 
 def dbt_command(args: list[str]) -> list[str]:
@@ -21,18 +21,30 @@ def dbt_command(args: list[str]) -> list[str]:
         "import sys; from dbt.cli.main import cli; sys.exit(cli())",
         *args,
     ]
+    project = str(dbt_project_dir())
     if "--project-dir" not in args:
-        full += ["--project-dir", str(PROJECT_ROOT)]
+        full += ["--project-dir", project]
     if "--profiles-dir" not in args:
-        full += ["--profiles-dir", str(PROJECT_ROOT)]
+        full += ["--profiles-dir", project]
     return full
+
+
+def dbt_env() -> dict[str, str]:
+    """The child's environment: the warehouse path, and for an installed package dbt's target/
+    and logs/ under the workspace's .flopwatt/ (site-packages is no place to write)."""
+    env = dict(os.environ, FLOPWATT_DB=str(db_path()))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    if not is_checkout():
+        env.setdefault("DBT_TARGET_PATH", str(state_dir() / "dbt" / "target"))
+        env.setdefault("DBT_LOG_PATH", str(state_dir() / "dbt" / "logs"))
+    return env
 
 
 def run_dbt(args: list[str], *, quiet: bool = False, target: str | None = None) -> None:
     """Run a dbt command in the project with the project's profiles.yml; raise on failure."""
-    from flopwatt.db import connect
+    from flopwatt.core.db import connect
 
-    env = dict(os.environ, FLOPWATT_DB=str(db_path()))
+    env = dbt_env()
     if target is None or target == "duckdb":
         connect().close()  # fail fast, with our message, if another process holds the file
     args = [*args]
@@ -40,7 +52,7 @@ def run_dbt(args: list[str], *, quiet: bool = False, target: str | None = None) 
         args.insert(0, "--quiet")
     if target is not None and "--target" not in args:
         args += ["--target", target]
-    proc = subprocess.run(dbt_command(args), cwd=PROJECT_ROOT, env=env, check=False)
+    proc = subprocess.run(dbt_command(args), cwd=workspace(), env=env, check=False)
     if proc.returncode == 1:
         raise FlopwattError(
             f"dbt {' '.join(args)} failed: some models or data tests did not pass (see above)"
@@ -53,8 +65,8 @@ def run_dbt(args: list[str], *, quiet: bool = False, target: str | None = None) 
 
 def run_dbt_build(args: list[str] | None = None, *, quiet: bool = False) -> None:
     """``dbt build`` (models, seeds and tests in DAG order) on the warehouse."""
-    from flopwatt.db import connect
-    from ingest.loader import ensure_schema
+    from flopwatt.core.db import connect
+    from flopwatt.ingest.loader import ensure_schema
 
     con = connect()
     try:

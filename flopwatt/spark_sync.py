@@ -26,18 +26,18 @@ import sys
 import time
 from pathlib import Path
 
-from flopwatt.config import PROJECT_ROOT, db_path
+from flopwatt.core.config import db_path, dbt_project_dir, workspace
 
 DEFAULT_SPARK_DIR = ".flopwatt/spark"
 
 
 def spark_dir() -> Path:
-    """``FLOPWATT_SPARK_DIR`` (relative to the project root), default ``.flopwatt/spark``."""
+    """``FLOPWATT_SPARK_DIR`` (relative to the workspace), default ``.flopwatt/spark``."""
     p = Path(os.environ.get("FLOPWATT_SPARK_DIR", DEFAULT_SPARK_DIR)).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
+    return p if p.is_absolute() else workspace() / p
 
 
-def spark_conf(profiles_dir: Path | str = PROJECT_ROOT, target: str = "spark") -> dict[str, str]:
+def spark_conf(profiles_dir: Path | str | None = None, target: str = "spark") -> dict[str, str]:
     """The ``server_side_parameters`` of the profile's Spark output, ``env_var`` rendered.
 
     Rendered with the working directory at the project root semantics: relative paths in the
@@ -53,7 +53,7 @@ def spark_conf(profiles_dir: Path | str = PROJECT_ROOT, target: str = "spark") -
             raise KeyError(f"env var {name} required by profiles.yml is not set")
         return default
 
-    text = (Path(profiles_dir) / "profiles.yml").read_text(encoding="utf-8")
+    text = (Path(profiles_dir or dbt_project_dir()) / "profiles.yml").read_text(encoding="utf-8")
     profile = yaml.safe_load(text)["flopwatt"]["outputs"][target]
     env = jinja2.Environment()
     conf = {}
@@ -171,7 +171,7 @@ def _session():
     from pyspark.sql import SparkSession
 
     cwd = os.getcwd()
-    os.chdir(PROJECT_ROOT)  # relative paths in the profile are relative to the project root
+    os.chdir(workspace())  # relative paths in the profile are relative to the workspace
     try:
         builder = SparkSession.builder.enableHiveSupport()
         for key, value in spark_conf().items():
@@ -189,7 +189,7 @@ def sync_raw_subprocess(
     subprocess.run(
         [sys.executable, "-m", "flopwatt.spark_sync", "--db", str(duckdb_path)],
         check=True,
-        cwd=PROJECT_ROOT,
+        cwd=workspace(),
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
@@ -222,11 +222,12 @@ def run_dbt_subprocess(
     cmd = [str(dbt) if dbt.exists() else "dbt", *args, "--target", target]
     work = Path(work_dir) if work_dir is not None else spark_dir() / f"dbt-{target}"
     cmd += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    cmd += ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    project = str(dbt_project_dir())
+    cmd += ["--project-dir", project, "--profiles-dir", project]
     t0 = time.perf_counter()
     proc = subprocess.run(
         cmd,
-        cwd=PROJECT_ROOT,
+        cwd=workspace(),
         env={**os.environ, **(env or {})},
         timeout=timeout,
         stdout=subprocess.PIPE,
@@ -250,7 +251,7 @@ def export_tables_subprocess(
     for name, path in tables.items():
         cmd += ["--export", f"{name}={path}"]
     subprocess.run(
-        cmd, check=True, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=timeout
+        cmd, check=True, cwd=workspace(), env={**os.environ, **(env or {})}, timeout=timeout
     )
 
 

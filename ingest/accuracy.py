@@ -6,16 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.tabular import first_reason, numeric, read_table
 
-from ingest.loader import Batch
-from ingest.tabular import first_reason, numeric, read_table
+from flopwatt.core.errors import OptionError
 
 MEANINGS = ("error", "accuracy")
 
 
 def parse(path: Path | str, *, as_: str | None, dataset: str = "ImageNet-1K") -> Batch:
     if as_ not in MEANINGS:
-        raise ValueError(
+        raise OptionError(
             "say what the top1/top5 columns hold with --as error or --as accuracy "
             "(percentages; the reference study's accuracy.csv holds errors)"
         )

@@ -15,9 +15,10 @@ from importlib import metadata
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch, quarantine_frame, sha256_file
+from flopwatt.ingest.tabular import first_reason, numeric, read_table
 
-from ingest.loader import Batch, quarantine_frame, sha256_file
-from ingest.tabular import first_reason, numeric, read_table
+from flopwatt.core.errors import FlopwattError
 
 CODECARBON_MIX = "data/private_infra/global_energy_mix.json"
 
@@ -27,10 +28,10 @@ def codecarbon_mix_path() -> Path:
 
     spec = importlib.util.find_spec("codecarbon")
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("codecarbon is not installed: pip install codecarbon")
+        raise FlopwattError("codecarbon is not installed: pip install codecarbon")
     path = Path(spec.origin).parent / CODECARBON_MIX
     if not path.exists():
-        raise FileNotFoundError(f"codecarbon's energy mix is missing: {path}")
+        raise FlopwattError(f"codecarbon's energy mix is missing: {path}")
     return path
 
 

@@ -25,11 +25,11 @@ import re
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch, quarantine_frame, sha256_file
+from flopwatt.ingest.tabular import first_reason, numeric, read_table
+from flopwatt.ingest.timeparse import to_utc
 
-from ingest.errors import IngestError
-from ingest.loader import Batch, quarantine_frame, sha256_file
-from ingest.tabular import first_reason, numeric, read_table
-from ingest.timeparse import to_utc
+from flopwatt.core.errors import IngestError, OptionError
 
 SCHEMA = {
     "line_number": pl.Int64,
@@ -187,9 +187,9 @@ def parse_electricitymaps(
     period: str | None = None,
 ) -> Batch:
     if basis not in ("lifecycle", "direct"):
-        raise ValueError("--basis is lifecycle or direct")
+        raise OptionError("--basis is lifecycle or direct")
     if period is not None and period not in PERIODS:
-        raise ValueError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
+        raise OptionError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
     table = read_table(path)
     cols = table.columns
     dt_col = _find(cols, r"^datetime \(utc\)$", r"^datetime$")

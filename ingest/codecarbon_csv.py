@@ -24,11 +24,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.runs import PHASES, run_id_expr
+from flopwatt.ingest.tabular import first_reason, numeric, read_table
+from flopwatt.ingest.timeparse import to_utc
 
-from ingest.loader import Batch
-from ingest.runs import PHASES, run_id_expr
-from ingest.tabular import first_reason, numeric, read_table
-from ingest.timeparse import to_utc
+from flopwatt.core.errors import OptionError
 
 KWH_J = 3.6e6
 
@@ -43,7 +44,7 @@ def parse(
     inferences: int | None = None,
 ) -> Batch:
     if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}: one of {', '.join(PHASES)}")
+        raise OptionError(f"unknown phase {phase!r}: one of {', '.join(PHASES)}")
     table = read_table(path)
     table.require(
         "timestamp", "duration", "energy_consumed", format_name="CodeCarbon emissions.csv"

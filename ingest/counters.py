@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch, sha256_file
+from flopwatt.ingest.tabular import BOM, Table, read_table
+from flopwatt.ingest.timeparse import to_utc
 
-from ingest.errors import IngestError
-from ingest.loader import Batch, sha256_file
-from ingest.tabular import BOM, Table, read_table
-from ingest.timeparse import to_utc
+from flopwatt.core.errors import IngestError, OptionError
 
 # unit name -> joules per unit
 ENERGY_UNITS = {
@@ -54,7 +54,7 @@ METER_KINDS = ("wall", "cpu_package", "dram", "gpu", "estimate")
 def unit_factor(unit: str) -> float:
     key = _ALIASES.get(unit.strip().lower())
     if key is None:
-        raise ValueError(f"unknown energy unit {unit!r}: one of {', '.join(ENERGY_UNITS)}")
+        raise OptionError(f"unknown energy unit {unit!r}: one of {', '.join(ENERGY_UNITS)}")
     return ENERGY_UNITS[key]
 
 
@@ -166,13 +166,13 @@ def parse(
     zone: str | None = None,
 ) -> Batch:
     if format not in LAYOUTS:
-        raise ValueError(f"unknown counter format {format!r}: one of {', '.join(FORMATS)}")
+        raise OptionError(f"unknown counter format {format!r}: one of {', '.join(FORMATS)}")
     if meter_kind is not None and meter_kind not in METER_KINDS:
-        raise ValueError(f"unknown meter kind {meter_kind!r}: one of {', '.join(METER_KINDS)}")
+        raise OptionError(f"unknown meter kind {meter_kind!r}: one of {', '.join(METER_KINDS)}")
     if format == "generic" and unit is None:
-        raise ValueError("a generic counter log needs --unit (J, Wh, kWh, uJ, mJ, watt-minutes)")
+        raise OptionError("a generic counter log needs --unit (J, Wh, kWh, uJ, mJ, watt-minutes)")
     if range_ is not None and range_ <= 0:
-        raise ValueError("--range must be positive")
+        raise OptionError("--range must be positive")
     layout = LAYOUTS[format]
     table = _read(path)
     f = table.frame

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-
-from ingest.loader import Batch
-from ingest.tabular import first_reason, numeric, read_table
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.tabular import first_reason, numeric, read_table
 
 
 def parse(path: Path | str, *, counter: str = "thop") -> Batch:

@@ -46,9 +46,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
 
-from ingest.errors import IngestError
-from ingest.loader import Batch
+from flopwatt.core.errors import IngestError, OptionError
 
 DEFAULT_PATH = "home-assistant_v2.db"
 GAP_STATES = ("unavailable", "unknown", "")
@@ -375,9 +375,9 @@ def parse(
 ) -> Batch:
     """Readings of one entity (``sensor.x``) as a power Batch (format ``ha-db``)."""
     if not entity or "." not in entity:
-        raise ValueError(f"--entity {entity!r} is not an entity id such as sensor.plug_power")
+        raise OptionError(f"--entity {entity!r} is not an entity id such as sensor.plug_power")
     if unit is not None and unit.lower() not in UNIT_FACTORS:
-        raise ValueError(f"unknown power unit {unit!r}: use W or kW")
+        raise OptionError(f"unknown power unit {unit!r}: use W or kW")
     db = open_db(source)
     try:
         schema = detect(db)

@@ -17,7 +17,8 @@ import duckdb
 import polars as pl
 
 from flopwatt import __version__
-from flopwatt.db import connect
+from flopwatt.core.db import connect
+from flopwatt.core.errors import OptionError
 
 QUARANTINE_SCHEMA = {"line_number": pl.Int64, "raw_text": pl.String, "reason": pl.String}
 
@@ -105,7 +106,7 @@ def find_previous_load(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -
 
 def _check(batch: Batch) -> None:
     if batch.rows_loaded < 0:
-        raise ValueError(
+        raise OptionError(
             f"{batch.source}: {batch.rows_quarantined} rows quarantined of {batch.rows_read} read"
         )
 

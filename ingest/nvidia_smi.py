@@ -24,11 +24,11 @@ import re
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.tabular import read_table
+from flopwatt.ingest.timeparse import check_tz, to_utc
 
-from ingest.errors import IngestError
-from ingest.loader import Batch
-from ingest.tabular import read_table
-from ingest.timeparse import check_tz, to_utc
+from flopwatt.core.errors import IngestError, OptionError
 
 POWER_COLUMNS = ("power.draw", "power.draw.instant", "power.draw.average")
 IDENTITY_COLUMNS = ("uuid", "pci.bus_id", "index")
@@ -53,7 +53,7 @@ def parse(
     zone: str | None = None,
 ) -> Batch:
     if not tz:
-        raise ValueError(
+        raise OptionError(
             "nvidia-smi writes naive local timestamps: say which zone with --tz "
             "(an IANA name such as Europe/London)"
         )

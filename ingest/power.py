@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.tabular import Table, first_reason, numeric, read_table
+from flopwatt.ingest.timeparse import to_utc
 
-from ingest.errors import IngestError
-from ingest.loader import Batch
-from ingest.tabular import Table, first_reason, numeric, read_table
-from ingest.timeparse import to_utc
+from flopwatt.core.errors import IngestError, OptionError
 
 BAD_STATES = ("unavailable", "unknown", "none", "nan", "")
 UNIT_FACTORS = {"w": 1.0, "kw": 1000.0, "mw": 1e-3}  # "mW" after lower-casing: milliwatts
@@ -40,7 +40,7 @@ def _unit_factor(unit: str | None) -> float:
         return 1.0
     key = unit.strip().lower()
     if key not in UNIT_FACTORS:
-        raise ValueError(f"unknown power unit {unit!r}: use W or kW")
+        raise OptionError(f"unknown power unit {unit!r}: use W or kW")
     return UNIT_FACTORS[key]
 
 
@@ -67,7 +67,7 @@ def parse(
     if fmt not in LAYOUTS:
         raise IngestError(table.source, f"unknown power format {fmt!r}")
     if meter_kind not in METER_KINDS:
-        raise ValueError(f"unknown meter kind {meter_kind!r}: one of {', '.join(METER_KINDS)}")
+        raise OptionError(f"unknown meter kind {meter_kind!r}: one of {', '.join(METER_KINDS)}")
     table.require(*LAYOUTS[fmt][:2], format_name=fmt)
     return _readings(table, fmt, meter=meter, tz=tz, unit=unit, meter_kind=meter_kind, zone=zone)
 

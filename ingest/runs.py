@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.tabular import first_reason, read_table
+from flopwatt.ingest.timeparse import to_utc
 
-from ingest.loader import Batch
-from ingest.tabular import first_reason, read_table
-from ingest.timeparse import to_utc
+from flopwatt.core.errors import OptionError
 
 PHASES = ("inference", "training", "idle")
 
@@ -62,7 +63,7 @@ def parse(
     phase: str = "inference",
 ) -> Batch:
     if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}: one of {', '.join(PHASES)}")
+        raise OptionError(f"unknown phase {phase!r}: one of {', '.join(PHASES)}")
     table = read_table(path)
     table.require("model", "start_time", "end_time", format_name="runs")
     f = table.frame

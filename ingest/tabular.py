@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.loader import Batch, quarantine_frame, sha256_file
 
-from ingest.errors import IngestError
-from ingest.loader import Batch, quarantine_frame, sha256_file
+from flopwatt.core.errors import IngestError
 
 BOM = b"\xef\xbb\xbf"
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from ingest.errors import IngestError
+from flopwatt.core.errors import IngestError, OptionError
 
 _OFFSET = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 _EPOCH = r"^\d{9,10}(?:\.\d+)?$"
@@ -24,7 +24,7 @@ def check_tz(tz: str | None) -> str | None:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
+        raise OptionError(
             f"unknown time zone {tz!r}: use an IANA name such as Europe/London"
         ) from exc
     return tz

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flopwatt.errors import FlopwattError
+from flopwatt.core.errors import FlopwattError
 
 
 class MartError(FlopwattError):
@@ -210,7 +210,7 @@ def load_marts(
     since: date | None = None,
 ) -> MartData:
     """Read the marts (opening the warehouse read-only unless ``con`` is given)."""
-    from flopwatt.db import connect
+    from flopwatt.core.db import connect
 
     own = con is None
     if own:

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-
-from plots.data import MartData
-from plots.fits import ENERGY_Y, FitResult
+from flopwatt.plots.data import MartData
+from flopwatt.plots.fits import ENERGY_Y, FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from plotnine import ggplot

@@ -17,6 +17,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import polars as pl
 
+from flopwatt.core.errors import FlopwattError
+
+
+class FitError(FlopwattError, ValueError):
+    """Too few, unequal or non-finite points for a fit."""
+
+
 MIN_POINTS = 3  # fewer points give no p-value, no stderr and no meaningful interval
 DEFAULT_BOOTSTRAP = 2000
 DEFAULT_SEED = 20200807  # the day of the reference study's runs; any fixed value does
@@ -125,13 +132,13 @@ def fit_linear(
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     if xa.shape != ya.shape:
-        raise ValueError(f"{name}: x and y differ in length ({xa.size} vs {ya.size})")
+        raise FitError(f"{name}: x and y differ in length ({xa.size} vs {ya.size})")
     if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
-        raise ValueError(f"{name}: x and y must be finite (drop missing values first)")
+        raise FitError(f"{name}: x and y must be finite (drop missing values first)")
     if xa.size < MIN_POINTS:
-        raise ValueError(f"{name}: a fit needs at least {MIN_POINTS} points, got {xa.size}")
+        raise FitError(f"{name}: a fit needs at least {MIN_POINTS} points, got {xa.size}")
     if np.ptp(xa) == 0:
-        raise ValueError(f"{name}: all x values are equal, no slope can be fitted")
+        raise FitError(f"{name}: all x values are equal, no slope can be fitted")
     lr = stats.linregress(xa, ya)
     y_fit = lr.intercept + lr.slope * xa
     rmse, mae = residual_errors(ya, y_fit)

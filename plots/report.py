@@ -27,9 +27,8 @@ from importlib import metadata
 from pathlib import Path
 
 import polars as pl
-
-from plots.data import MartData, load_marts, reference_shape
-from plots.fits import DEFAULT_BOOTSTRAP, DEFAULT_SEED, ENERGY_Y, FitResult
+from flopwatt.plots.data import MartData, load_marts, reference_shape
+from flopwatt.plots.fits import DEFAULT_BOOTSTRAP, DEFAULT_SEED, ENERGY_Y, FitResult
 
 PACKAGES = ("flopwatt", "duckdb", "polars", "pyarrow", "numpy", "scipy", "plotnine", "matplotlib",
             "adjustText", "dbt-core", "dbt-duckdb")  # fmt: skip
@@ -71,8 +70,8 @@ def build_report(
     exclude_family: str = "densenet",
     family: str = "vgg",
 ) -> ReportContent:
-    from plots.figures import SavedFigure, build_figures, provenance_caption, save_figure
-    from plots.fits import compute_fits
+    from flopwatt.plots.figures import SavedFigure, build_figures, provenance_caption, save_figure
+    from flopwatt.plots.fits import compute_fits
 
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +99,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def export_tables(data_dir: Path, data: MartData, fits: Sequence[FitResult]) -> list[Path]:
-    from plots.fits import fits_frame
+    from flopwatt.plots.fits import fits_frame
 
     data_dir.mkdir(parents=True, exist_ok=True)
     frames = dict(data.tables())
@@ -293,7 +292,7 @@ def _figures(c: ReportContent, out_dir: Path) -> str:
 
 
 def _fits(c: ReportContent) -> str:
-    from plots.fits import fits_frame
+    from flopwatt.plots.fits import fits_frame
 
     if not c.fits:
         return '<p class="lead">No fit could be made (too few models).</p>'

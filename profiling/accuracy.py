@@ -14,7 +14,7 @@ DATASET = "ImageNet-1K"
 
 def accuracy_record(v) -> dict[str, Any]:
     """Accuracy and provenance of variant ``v`` (a :class:`profiling.catalog.Variant`)."""
-    from profiling.catalog import get_weights
+    from flopwatt.profiling.catalog import get_weights
 
     meta = get_weights(v.model_name, v.weights).meta
     metrics = meta.get("_metrics", {}).get(DATASET, {})
@@ -29,7 +29,7 @@ def accuracy_record(v) -> dict[str, Any]:
 
 def published_counts(v) -> dict[str, Any]:
     """torchvision's published MACs (``_ops`` x 1e9) and ``num_params`` for variant ``v``."""
-    from profiling.catalog import get_weights
+    from flopwatt.profiling.catalog import get_weights
 
     meta = get_weights(v.model_name, v.weights).meta
     ops = meta.get("_ops")

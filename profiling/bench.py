@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from flopwatt.ingest.loader import Batch, sha256_bytes
+from flopwatt.ingest.runs import run_id
+from flopwatt.profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
 
-from flopwatt.defaults import DEFAULT_MODELS
-from ingest.loader import Batch, sha256_bytes
-from ingest.runs import run_id
-from profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
+from flopwatt.core.defaults import DEFAULT_MODELS
+from flopwatt.core.errors import OptionError
 
 FORMAT = "flopwatt-bench"
 DEFAULT_DURATION_S = 10.0
@@ -106,7 +107,7 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" and torch.cuda.is_available():
         return f"cuda:{torch.cuda.current_device()}"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
+        raise OptionError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
     return device
 
 
@@ -141,7 +142,7 @@ def check_models(names: Sequence[str]) -> None:
     known = set(torchvision.models.list_models())
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(
+        raise OptionError(
             f"unknown torchvision model(s): {', '.join(unknown)} "
             f"(see torchvision.models.list_models(); e.g. {', '.join(DEFAULT_MODELS[:3])})"
         )
@@ -218,17 +219,17 @@ def bench_models(
     from tqdm import tqdm
 
     if inferences is not None and duration_s is not None:
-        raise ValueError("give either a number of inferences or a duration, not both")
+        raise OptionError("give either a number of inferences or a duration, not both")
     if inferences is None and duration_s is None:
         duration_s = DEFAULT_DURATION_S
     if inferences is not None and inferences < 1:
-        raise ValueError(f"inferences must be at least 1, got {inferences}")
+        raise OptionError(f"inferences must be at least 1, got {inferences}")
     if duration_s is not None and duration_s <= 0:
-        raise ValueError(f"duration must be positive, got {duration_s} s")
+        raise OptionError(f"duration must be positive, got {duration_s} s")
     if batch_size < 1 or warmup < 0 or idle_s < 0:
-        raise ValueError("batch size must be >= 1, warmup and idle seconds >= 0")
+        raise OptionError("batch size must be >= 1, warmup and idle seconds >= 0")
     if not models:
-        raise ValueError("no models to bench")
+        raise OptionError("no models to bench")
     if builder is None:
         check_models(models)
         builder = torchvision_builder

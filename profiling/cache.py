@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flopwatt.config import PROJECT_ROOT
+from flopwatt.core.config import state_dir
 
 #: Bump when the counting method changes (what is counted, how, or the record's fields).
 METHOD_VERSION = 1
@@ -23,15 +23,14 @@ METHOD_VERSION = 1
 
 def cache_root() -> Path:
     env = os.environ.get("FLOPWATT_CACHE")
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / ".flopwatt" / "cache"
+    return Path(env).expanduser().resolve() if env else state_dir() / "cache"
 
 
 def software_versions() -> dict[str, str]:
     """torch, torchvision and thop versions (the part of the key that is not the variant)."""
     import torch
     import torchvision
-
-    from profiling.flops import thop_version
+    from flopwatt.profiling.flops import thop_version
 
     return {
         "torch": torch.__version__,

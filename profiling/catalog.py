@@ -16,8 +16,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from flopwatt.defaults import DEFAULT_MODELS
-from flopwatt.errors import FlopwattError
+from flopwatt.core.defaults import DEFAULT_MODELS
+from flopwatt.core.errors import FlopwattError
 
 #: The weights a model gets when none is named (the ones the reference study used).
 PREFERRED_WEIGHTS = "IMAGENET1K_V1"

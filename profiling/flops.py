@@ -195,7 +195,7 @@ def profile_model(model, input_size: int) -> dict[str, Any]:
 
 def profile_variant(v, device: str = "meta") -> dict[str, Any]:
     """Build variant ``v`` (random weights, on ``device``) and count it."""
-    from profiling.catalog import build_model
+    from flopwatt.profiling.catalog import build_model
 
     model = build_model(v, device=device)
     out = profile_model(model, v.input_size)

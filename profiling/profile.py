@@ -15,8 +15,7 @@ import time
 from typing import Any
 
 import polars as pl
-
-from ingest.loader import Batch, quarantine_frame, sha256_bytes
+from flopwatt.ingest.loader import Batch, quarantine_frame, sha256_bytes
 
 KIND = "profile"
 FORMAT = "torchvision"
@@ -60,10 +59,9 @@ def count_variants(variants, *, progress: bool = True, cache=None, device: str =
     Returns ``(counts, failures)``: ``counts`` maps each counted variant to its record of
     :func:`profiling.flops.profile_variant`; ``failures`` lists ``(variant, reason)``.
     """
+    from flopwatt.profiling.cache import ProfileCache
+    from flopwatt.profiling.flops import profile_variant
     from tqdm import tqdm
-
-    from profiling.cache import ProfileCache
-    from profiling.flops import profile_variant
 
     cache = cache if cache is not None else ProfileCache()
     counts: dict[Any, dict[str, Any]] = {}
@@ -88,7 +86,7 @@ def build_batch(
     variants, counts, failures, versions, *, device: str = "meta", options=None
 ) -> Batch:
     """The ingest Batch for ``variants`` (line_number = 1-based position in ``variants``)."""
-    from profiling.accuracy import accuracy_record, published_counts
+    from flopwatt.profiling.accuracy import accuracy_record, published_counts
 
     source = _source(versions, device)
     flop_rows: list[dict[str, Any]] = []
@@ -150,8 +148,8 @@ def profile_models(
     Otherwise ``names`` are ``model`` or ``model:WEIGHTS`` entries; a bare model gets its default
     weights (``IMAGENET1K_V1``), or all its weights when ``all_variants``.
     """
-    from profiling.cache import ProfileCache
-    from profiling.catalog import resolve
+    from flopwatt.profiling.cache import ProfileCache
+    from flopwatt.profiling.catalog import resolve
 
     variants = resolve(names, all_weights=all_variants)
     cache = cache if cache is not None else ProfileCache()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flopwatt.profiling.sensors.estimate import EstimateSensor
 
-from flopwatt.config import PROJECT_ROOT
-from flopwatt.db import connect
-from profiling.sensors.estimate import EstimateSensor
+from flopwatt.core.config import CHECKOUT_ROOT
+from flopwatt.core.db import connect
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
@@ -51,8 +51,8 @@ def rows(sql: str, params=None):
 
 
 def test_bench_one_tiny_model_for_a_second(db_file):
-    from ingest.loader import load
-    from profiling.bench import bench_models, preview
+    from flopwatt.ingest.loader import load
+    from flopwatt.profiling.bench import bench_models, preview
 
     sensor = EstimateSensor(20.0, host="testhost")
     batch = bench_models(
@@ -101,7 +101,7 @@ def test_bench_one_tiny_model_for_a_second(db_file):
 
 
 def test_bench_counts_inferences_in_whole_batches():
-    from profiling.bench import bench_models
+    from flopwatt.profiling.bench import bench_models
 
     built: list = []
     sensor = EstimateSensor(10.0, host="h")
@@ -119,14 +119,14 @@ def test_bench_counts_inferences_in_whole_batches():
 
 
 def test_bench_rejects_inferences_and_duration_together():
-    from profiling.bench import bench_models
+    from flopwatt.profiling.bench import bench_models
 
     with pytest.raises(ValueError, match="not both"):
         bench_models(["x"], EstimateSensor(10.0), inferences=1, duration_s=1.0, progress=False)
 
 
 def test_fixed_input_is_preprocessed_once_and_deterministic():
-    from profiling.bench import fixed_input
+    from flopwatt.profiling.bench import fixed_input
 
     a, b = fixed_input(64, 3), fixed_input(64, 3)
     assert tuple(a.shape) == (3, 3, 64, 64)
@@ -135,14 +135,14 @@ def test_fixed_input_is_preprocessed_once_and_deterministic():
 
 
 def test_import_of_cmd_bench_and_cmd_run_does_not_import_torch():
-    code = "import sys, flopwatt.cmd_bench, flopwatt.cmd_run; print('torch' in sys.modules)"
+    code = "import sys, flopwatt.cli.bench, flopwatt.cli.run; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 @pytest.mark.slow
 def test_cli_bench_squeezenet_with_estimate(db_file):
-    from flopwatt.cmd_bench import bench
+    from flopwatt.cli.bench import bench
 
     res = CliRunner().invoke(bench, [
         "--models", "squeezenet1_1", "--duration", "1", "--sensor", "estimate", "--tdp", "30",
@@ -156,7 +156,7 @@ def test_cli_bench_squeezenet_with_estimate(db_file):
 
 
 def test_cli_bench_no_load_writes_nothing(db_file):
-    from flopwatt.cmd_bench import bench
+    from flopwatt.cli.bench import bench
 
     res = CliRunner().invoke(bench, [
         "--models", "squeezenet1_1", "--inferences", "1", "--sensor", "estimate", "--tdp", "30",
@@ -184,10 +184,12 @@ def test_cli_unknown_model_and_unavailable_sensor(db_file, capsys):
 
 def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
     """``flopwatt run`` with the stages owned elsewhere stubbed: the order and the loads."""
+    from flopwatt.ingest.loader import Batch
+    from flopwatt.profiling import profile as profiling_profile
+
     import flopwatt.dbt_runner
-    import profiling.profile
-    from flopwatt import cmd_bench, cmd_run
-    from ingest.loader import Batch
+    from flopwatt.cli import bench as cmd_bench
+    from flopwatt.cli import run as cmd_run
 
     calls: list = []
 
@@ -197,13 +199,13 @@ def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
 
     def fake_bench(models, **kw):
         calls.append(("bench", tuple(models), kw["duration_s"], kw["sensor"]))
-        from profiling.bench import bench_models
+        from flopwatt.profiling.bench import bench_models
 
         return bench_models(models, EstimateSensor(10.0, host="h"), duration_s=0.2, idle_s=0.1,
                             interval_ms=20, input_size=32, builder=tiny_builder([]),
                             progress=False, device="cpu")  # fmt: skip
 
-    monkeypatch.setattr(profiling.profile, "profile_models", fake_profile)
+    monkeypatch.setattr(profiling_profile, "profile_models", fake_profile)
     monkeypatch.setattr(cmd_bench, "do_bench", fake_bench)
     monkeypatch.setattr(
         flopwatt.dbt_runner, "run_dbt_build", lambda args, quiet=False: calls.append(("build",))
@@ -213,9 +215,9 @@ def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
         calls.append(("report",))
         return Path(out_dir) / "report.html"
 
-    import plots.report
+    from flopwatt.plots import report as plots_report
 
-    monkeypatch.setattr(plots.report, "write_report", fake_report)
+    monkeypatch.setattr(plots_report, "write_report", fake_report)
     monkeypatch.setenv("FLOPWATT_REPORTS", str(db_file.parent / "reports"))
     res = CliRunner().invoke(cmd_run.run, ["--models", "m1,m2", "--duration", "0.2",
                                            "--sensor", "estimate", "--no-progress"])  # fmt: skip
@@ -228,15 +230,16 @@ def test_main_job_flow_calls_each_stage_in_order(db_file, monkeypatch):
     assert rows("select count(*) from raw.carbon_intensity where zone = 'GBR'")[0][0] == 1
 
 
-MART = PROJECT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql"
+MART = CHECKOUT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not MART.exists(), reason="models_sql/marts/fct_run_energy.sql not there yet")
 def test_bench_end_to_end_into_fct_run_energy(db_file):
+    from flopwatt.ingest.loader import load
+    from flopwatt.profiling.bench import bench_models
+
     from flopwatt.dbt_runner import run_dbt_build
-    from ingest.loader import load
-    from profiling.bench import bench_models
 
     batch = bench_models(["squeezenet1_1"], EstimateSensor(20.0, host="e2e"), duration_s=1.0,
                          idle_s=0.5, interval_ms=50, warmup=1, input_size=64, progress=False,

@@ -58,7 +58,8 @@ def test_unknown_tz(make_file, db_file, capsys):
 
 
 def test_meter_kinds_of_the_cli_are_those_of_the_raw_layer():
-    from flopwatt.cmd_ingest import METER_KIND
-    from ingest.power import METER_KINDS
+    from flopwatt.ingest.power import METER_KINDS
+
+    from flopwatt.cli.ingest import METER_KIND
 
     assert tuple(METER_KIND.choices) == METER_KINDS

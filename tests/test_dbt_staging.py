@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from flopwatt.ingest import accuracy, carbon, flops, power, runs
+from flopwatt.ingest.loader import load
 
+from flopwatt.core.errors import FlopwattError
 from flopwatt.dbt_runner import run_dbt_build
-from flopwatt.errors import FlopwattError
-from ingest import accuracy, carbon, flops, power, runs
-from ingest.loader import load
 
 pytestmark = pytest.mark.slow
 

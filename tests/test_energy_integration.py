@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-
-from ingest.loader import Batch, load
+from flopwatt.ingest.loader import Batch, load
 
 pytestmark = pytest.mark.slow
 
@@ -95,9 +94,10 @@ def _dst_signal() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _build(tmp_path_factory, trapezoid: bool):
-    from flopwatt.db import connect
+    from flopwatt.ingest.runs import parse
+
+    from flopwatt.core.db import connect
     from flopwatt.dbt_runner import run_dbt_build
-    from ingest.runs import parse
 
     rng = np.random.default_rng(20240310)
     folder = tmp_path_factory.mktemp("trapezoid" if trapezoid else "zoh")

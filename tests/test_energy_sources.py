@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from flopwatt.ingest import carbon_series, codecarbon_csv, power, runs
+from flopwatt.ingest.loader import load
 
 from flopwatt.dbt_runner import run_dbt_build
-from ingest import carbon_series, codecarbon_csv, power, runs
-from ingest.loader import load
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-
-from plots.fits import (
+from flopwatt.plots.fits import (
     bootstrap_slope_ci,
     compute_fits,
     fit_linear,

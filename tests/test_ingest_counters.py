@@ -5,10 +5,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from flopwatt.ingest import counters
+from flopwatt.ingest.loader import load
 
-from ingest import counters
-from ingest.errors import IngestError
-from ingest.loader import load
+from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from flopwatt.ingest import ha_db
+from flopwatt.ingest.loader import load
 
-from ingest import ha_db
-from ingest.errors import IngestError
-from ingest.loader import load
+from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
 W = json.dumps({"state_class": "measurement", "unit_of_measurement": "W",

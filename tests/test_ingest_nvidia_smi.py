@@ -5,10 +5,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from flopwatt.ingest import nvidia_smi
+from flopwatt.ingest.loader import load
 
-from ingest import nvidia_smi
-from ingest.errors import IngestError
-from ingest.loader import load
+from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
 A = "nvidia-smi:GPU-7f3a1c52-0000-4d1e-9a51-aaaaaaaaaaaa"

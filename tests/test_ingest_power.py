@@ -6,10 +6,10 @@ from datetime import datetime
 
 import polars as pl
 import pytest
+from flopwatt.ingest import power
+from flopwatt.ingest.loader import load
 
-from ingest import power
-from ingest.errors import IngestError
-from ingest.loader import load
+from flopwatt.core.errors import IngestError
 
 
 def readings(batch) -> list[tuple]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from flopwatt.ingest import runs
 
-from ingest import runs
-from ingest.errors import IngestError
+from flopwatt.core.errors import IngestError
 
 
 def test_summer_and_winter_local_times_to_utc(make_file):

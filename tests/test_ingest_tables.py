@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from flopwatt.ingest import accuracy, carbon, flops
 
-from ingest import accuracy, carbon, flops
-from ingest.errors import IngestError
+from flopwatt.core.errors import IngestError
 
 
 def test_flops_file_like_models_txt(make_file):

@@ -7,11 +7,11 @@ import sys
 import time
 
 import duckdb
+import flopwatt.ingest.loader as loader
 import pytest
+from flopwatt.ingest import power
 
-import ingest.loader as loader
-from flopwatt.db import DatabaseBusyError, connect
-from ingest import power
+from flopwatt.core.db import DatabaseBusyError, connect
 
 CSV = (
     "timestamp,watts,meter_id\n"

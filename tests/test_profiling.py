@@ -27,7 +27,8 @@ def pool_out_ceil(n: int, k: int, s: int) -> int:
 
 def test_import_does_not_import_torch():
     code = (
-        "import sys, flopwatt.cmd_profile, profiling.profile, profiling.catalog, profiling.cache; "
+        "import sys, flopwatt.cli.profile, flopwatt.profiling.profile, "
+        "flopwatt.profiling.catalog, flopwatt.profiling.cache; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -80,8 +81,8 @@ def mobilenet_v2_macs(size: int = 224) -> int:
 
 def test_squeezenet1_1_convention_macs_equal_hand_count():
     pytest.importorskip("torchvision")
-    from profiling.catalog import build_model, variant
-    from profiling.flops import count_convention, count_thop
+    from flopwatt.profiling.catalog import build_model, variant
+    from flopwatt.profiling.flops import count_convention, count_thop
 
     v = variant("squeezenet1_1")
     model = build_model(v)
@@ -93,8 +94,8 @@ def test_squeezenet1_1_convention_macs_equal_hand_count():
 
 def test_mobilenet_v2_convention_macs_equal_hand_count():
     pytest.importorskip("torchvision")
-    from profiling.catalog import build_model, variant
-    from profiling.flops import count_convention
+    from flopwatt.profiling.catalog import build_model, variant
+    from flopwatt.profiling.flops import count_convention
 
     v = variant("mobilenet_v2")
     counted = count_convention(build_model(v), v.input_size)
@@ -106,9 +107,8 @@ def test_mobilenet_v2_convention_macs_equal_hand_count():
 def test_tiny_vit_attention_is_counted(device):
     torch = pytest.importorskip("torch")
     pytest.importorskip("torchvision")
+    from flopwatt.profiling.flops import count_convention, count_thop
     from torchvision.models import VisionTransformer
-
-    from profiling.flops import count_convention, count_thop
 
     size, patch, layers, heads, d, mlp, classes = 32, 8, 2, 2, 16, 32, 10
     with torch.device(device):
@@ -133,8 +133,8 @@ def test_tiny_vit_attention_is_counted(device):
 
 def test_params_exact_and_macs_match_published():
     pytest.importorskip("torchvision")
-    from profiling.catalog import get_weights, variant
-    from profiling.flops import profile_variant
+    from flopwatt.profiling.catalog import get_weights, variant
+    from flopwatt.profiling.flops import profile_variant
 
     for name in ["squeezenet1_1", "mobilenet_v3_small", "vit_b_32", "regnet_x_400mf"]:
         v = variant(name)
@@ -146,7 +146,7 @@ def test_params_exact_and_macs_match_published():
 
 def test_variants_use_the_weights_input_size():
     pytest.importorskip("torchvision")
-    from profiling.catalog import resolve, variant
+    from flopwatt.profiling.catalog import resolve, variant
 
     v = variant("vit_h_14", "IMAGENET1K_SWAG_E2E_V1")
     assert (v.input_size, dict(v.build_kwargs)["image_size"]) == (518, 518)
@@ -165,8 +165,9 @@ def test_variants_use_the_weights_input_size():
 
 def test_bad_model_name_lists_close_matches():
     pytest.importorskip("torchvision")
-    from flopwatt.errors import FlopwattError
-    from profiling.catalog import resolve
+    from flopwatt.profiling.catalog import resolve
+
+    from flopwatt.core.errors import FlopwattError
 
     with pytest.raises(FlopwattError, match=r"unknown .*'resnt18'.*resnet18"):
         resolve(["resnt18"])
@@ -194,18 +195,18 @@ def test_cli_bad_model_name_exits_with_one_line(capsys, tmp_path, monkeypatch):
 
 def test_cache_hit_on_rerun_does_no_counting(tmp_path, monkeypatch):
     pytest.importorskip("torchvision")
-    import profiling.flops
-    from profiling.cache import ProfileCache
-    from profiling.profile import profile_models
+    from flopwatt.profiling import flops as profiling_flops
+    from flopwatt.profiling.cache import ProfileCache
+    from flopwatt.profiling.profile import profile_models
 
     calls = []
-    real = profiling.flops.profile_variant
+    real = profiling_flops.profile_variant
 
     def counting(v, device="meta"):
         calls.append(v.label)
         return real(v, device=device)
 
-    monkeypatch.setattr(profiling.flops, "profile_variant", counting)
+    monkeypatch.setattr(profiling_flops, "profile_variant", counting)
     first = profile_models(["squeezenet1_1"], progress=False, cache=ProfileCache(tmp_path))
     assert calls == ["squeezenet1_1:IMAGENET1K_V1"]
     second = profile_models(["squeezenet1_1"], progress=False, cache=ProfileCache(tmp_path))
@@ -221,8 +222,8 @@ def test_cache_hit_on_rerun_does_no_counting(tmp_path, monkeypatch):
 
 def test_corrupt_cache_file_is_a_miss(tmp_path):
     pytest.importorskip("torchvision")
-    from profiling.cache import ProfileCache
-    from profiling.catalog import variant
+    from flopwatt.profiling.cache import ProfileCache
+    from flopwatt.profiling.catalog import variant
 
     cache = ProfileCache(tmp_path, versions={"torch": "t", "torchvision": "tv", "thop": "th"})
     v = variant("squeezenet1_1")
@@ -235,9 +236,9 @@ def test_corrupt_cache_file_is_a_miss(tmp_path):
 def test_batch_loads_once_with_accuracy_and_published_counts(tmp_path, db_file, monkeypatch):
     pytest.importorskip("torchvision")
     import duckdb
+    from flopwatt.ingest.loader import load
 
-    from flopwatt.cmd_profile import profile_models  # the entry point `flopwatt run` calls
-    from ingest.loader import load
+    from flopwatt.cli.profile import profile_models  # the entry point `flopwatt run` calls
 
     monkeypatch.setenv("FLOPWATT_CACHE", str(tmp_path))
     batch = profile_models(["squeezenet1_1", "resnet18"], progress=False)
@@ -296,8 +297,8 @@ def study_rows() -> dict[str, dict[str, str]]:
 def test_thop_matches_the_study_where_architecture_and_thop_rules_agree():
     pytest.importorskip("torchvision")
     study = study_rows()
-    from profiling.catalog import build_model, variant
-    from profiling.flops import count_thop, study_thop_rules
+    from flopwatt.profiling.catalog import build_model, variant
+    from flopwatt.profiling.flops import count_thop, study_thop_rules
 
     for name in ["alexnet", "resnet18", "resnet50", "vgg16", "vgg16_bn", "squeezenet1_1"]:
         v = variant(name)
@@ -321,8 +322,8 @@ def test_thop_matches_the_study_where_architecture_and_thop_rules_agree():
 def test_thop_on_meta_equals_thop_on_real_tensors():
     """Counting on the meta device changes nothing: thop's rules only read shapes."""
     pytest.importorskip("torchvision")
-    from profiling.catalog import build_model, variant
-    from profiling.flops import count_convention, count_thop
+    from flopwatt.profiling.catalog import build_model, variant
+    from flopwatt.profiling.flops import count_convention, count_thop
 
     v = variant("squeezenet1_1")
     meta, cpu = build_model(v), build_model(v, device="cpu")

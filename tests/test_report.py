@@ -21,15 +21,15 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from flopwatt.plots.data import MartError, load_marts, reference_shape
+from flopwatt.plots.figures import pareto_front
+from flopwatt.plots.fits import compute_fits
+from flopwatt.plots.report import export_tables, write_report
 from synthetic_marts import make_synthetic_db
 
 from flopwatt.cli import main
-from flopwatt.config import PROJECT_ROOT
-from flopwatt.db import connect
-from plots.data import MartError, load_marts, reference_shape
-from plots.figures import pareto_front
-from plots.fits import compute_fits
-from plots.report import export_tables, write_report
+from flopwatt.core.config import CHECKOUT_ROOT
+from flopwatt.core.db import connect
 
 FIGURES = [
     "top1_error_vs_gflops",
@@ -211,7 +211,7 @@ def test_cli_busy_database(tmp_path, monkeypatch, capsys):
     db = make_synthetic_db(tmp_path / "w.duckdb")
     monkeypatch.setenv("FLOPWATT_DB", str(db))
     holder = subprocess.Popen(
-        [str(PROJECT_ROOT / ".venv/bin/python") if (PROJECT_ROOT / ".venv/bin/python").exists()
+        [str(CHECKOUT_ROOT / ".venv/bin/python") if (CHECKOUT_ROOT / ".venv/bin/python").exists()
          else "python", "-c",
          "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
          "time.sleep(60)", str(db)],
@@ -228,9 +228,10 @@ def test_cli_busy_database(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_failing_data_tests_stop_the_report(tmp_path, monkeypatch, capsys):
+    from flopwatt.plots import report as plots_report
+
     import flopwatt.dbt_runner
-    import plots.report
-    from flopwatt.errors import FlopwattError
+    from flopwatt.core.errors import FlopwattError
 
     db = make_synthetic_db(tmp_path / "w.duckdb")
     monkeypatch.setenv("FLOPWATT_DB", str(db))
@@ -240,13 +241,13 @@ def test_cli_failing_data_tests_stop_the_report(tmp_path, monkeypatch, capsys):
         raise FlopwattError("dbt test failed: some models or data tests did not pass")
 
     monkeypatch.setattr(flopwatt.dbt_runner, "run_dbt", failing)
-    monkeypatch.setattr(plots.report, "write_report", lambda *a, **k: pytest.fail("written"))
+    monkeypatch.setattr(plots_report, "write_report", lambda *a, **k: pytest.fail("written"))
     assert _run(["report", "--out", str(tmp_path / "r")]) == 1
     assert "data tests failed, report not written" in capsys.readouterr().err
 
 
 def test_cli_passes_out_and_since(tmp_path, monkeypatch, capsys):
-    import plots.report
+    from flopwatt.plots import report as plots_report
 
     db = make_synthetic_db(tmp_path / "w.duckdb")
     monkeypatch.setenv("FLOPWATT_DB", str(db))
@@ -256,7 +257,7 @@ def test_cli_passes_out_and_since(tmp_path, monkeypatch, capsys):
         seen.update(out=out, since=since)
         return out / "report.html"
 
-    monkeypatch.setattr(plots.report, "write_report", fake)
+    monkeypatch.setattr(plots_report, "write_report", fake)
     assert _run(["report", "--out", str(tmp_path / "r"), "--since", "2024-04-01",
                  "--skip-tests"]) == 0  # fmt: skip
     assert seen == {"out": tmp_path / "r", "since": date(2024, 4, 1)}
@@ -402,7 +403,7 @@ def test_report_opens_in_headless_chromium(report, tmp_path):
 
 # --- end to end from the reference study's files -------------------------------------------------
 
-MARTS_SQL = PROJECT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql"
+MARTS_SQL = CHECKOUT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql"
 
 
 def write_power_series(reference: Path, out: Path) -> None:

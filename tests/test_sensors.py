@@ -12,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
-from profiling.sensors import (
+from flopwatt.profiling.sensors import (
     Clock,
     Meter,
     Sample,
@@ -24,10 +23,10 @@ from profiling.sensors import (
     select_sensor,
     unwrap_counter,
 )
-from profiling.sensors import rapl as rapl_mod
-from profiling.sensors.estimate import EstimateSensor, match_tdp, normalise
-from profiling.sensors.nvml import NvmlSensor
-from profiling.sensors.rapl import RaplSensor
+from flopwatt.profiling.sensors import rapl as rapl_mod
+from flopwatt.profiling.sensors.estimate import EstimateSensor, match_tdp, normalise
+from flopwatt.profiling.sensors.nvml import NvmlSensor
+from flopwatt.profiling.sensors.rapl import RaplSensor
 
 S = 1_000_000_000  # ns per second
 

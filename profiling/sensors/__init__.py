@@ -4,7 +4,7 @@
 reads it on a background thread while the bench runs. Nothing here imports torch.
 """
 
-from profiling.sensors.base import (
+from flopwatt.profiling.sensors.base import (
     Clock,
     Meter,
     Sample,
@@ -14,7 +14,7 @@ from profiling.sensors.base import (
     energy_between,
     unwrap_counter,
 )
-from profiling.sensors.select import CHOICES, Selection, make_sensor, select_sensor
+from flopwatt.profiling.sensors.select import CHOICES, Selection, make_sensor, select_sensor
 
 __all__ = [
     "CHOICES",

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from flopwatt.core.errors import OptionError
+
 ReadingKind = Literal["power", "counter"]
 METER_KINDS = ("wall", "cpu_package", "dram", "gpu", "estimate")
 
@@ -46,7 +48,7 @@ class Meter:
 
     def __post_init__(self) -> None:
         if self.meter_kind not in METER_KINDS:
-            raise ValueError(f"meter kind {self.meter_kind!r}: one of {', '.join(METER_KINDS)}")
+            raise OptionError(f"meter kind {self.meter_kind!r}: one of {', '.join(METER_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class Sampler:
 
     def __init__(self, sensor: Sensor, interval_ms: float = 100.0) -> None:
         if interval_ms <= 0:
-            raise ValueError(f"sampling interval must be positive, got {interval_ms} ms")
+            raise OptionError(f"sampling interval must be positive, got {interval_ms} ms")
         self.sensor = sensor
         self.interval_ns = int(interval_ms * 1e6)
         self.samples: list[Sample] = []

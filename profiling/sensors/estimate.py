@@ -34,7 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiling.sensors.base import Meter, Sample, Sensor, SensorUnavailable
+from flopwatt.profiling.sensors.base import Meter, Sample, Sensor, SensorUnavailable
+
+from flopwatt.core.errors import OptionError
 
 FALLBACK_W_PER_CPU = 4.0
 MIN_WINDOW_NS = 10_000_000  # 10 ms: shorter windows give meaningless utilisation; wait for more
@@ -139,7 +141,7 @@ class EstimateSensor(Sensor):
         self.match: TdpMatch | None = None
         if tdp_w is not None:
             if tdp_w <= 0:
-                raise ValueError(f"--tdp must be positive, got {tdp_w} W")
+                raise OptionError(f"--tdp must be positive, got {tdp_w} W")
             self.tdp_w = float(tdp_w)
             self.tdp_source = f"--tdp {self.tdp_w:g} W (given)"
         else:

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from profiling.sensors.base import Meter, Sensor, SensorUnavailable
+from flopwatt.profiling.sensors.base import Meter, Sensor, SensorUnavailable
 
 
 def _text(value: Any) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiling.sensors.base import Meter, Sensor, SensorUnavailable
+from flopwatt.profiling.sensors.base import Meter, Sensor, SensorUnavailable
 
 DEFAULT_ROOT = Path("/sys/class/powercap")
 ZONE_RE = re.compile(r"^intel-rapl:(\d+)((?::\d+)*)$")

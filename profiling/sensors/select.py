@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiling.sensors.base import Sensor, SensorUnavailable
+from flopwatt.profiling.sensors.base import Sensor, SensorUnavailable
+
+from flopwatt.core.errors import OptionError
 
 CHOICES = ("auto", "rapl", "nvml", "estimate")
 
@@ -32,18 +34,18 @@ def make_sensor(
 ) -> Sensor:
     """One sensor by name; raises SensorUnavailable with the reason when it cannot be used."""
     if name == "rapl":
-        from profiling.sensors.rapl import DEFAULT_ROOT, RaplSensor
+        from flopwatt.profiling.sensors.rapl import DEFAULT_ROOT, RaplSensor
 
         return RaplSensor(rapl_root if rapl_root is not None else DEFAULT_ROOT)
     if name == "nvml":
-        from profiling.sensors.nvml import NvmlSensor
+        from flopwatt.profiling.sensors.nvml import NvmlSensor
 
         return NvmlSensor(nvml)
     if name == "estimate":
-        from profiling.sensors.estimate import EstimateSensor
+        from flopwatt.profiling.sensors.estimate import EstimateSensor
 
         return EstimateSensor(tdp_w)
-    raise ValueError(f"unknown sensor {name!r}: one of {', '.join(CHOICES)}")
+    raise OptionError(f"unknown sensor {name!r}: one of {', '.join(CHOICES)}")
 
 
 def select_sensor(
@@ -55,7 +57,7 @@ def select_sensor(
     prefer_gpu: bool = False,
 ) -> Selection:
     if choice not in CHOICES:
-        raise ValueError(f"unknown sensor {choice!r}: one of {', '.join(CHOICES)}")
+        raise OptionError(f"unknown sensor {choice!r}: one of {', '.join(CHOICES)}")
     if choice != "auto":
         return Selection(make_sensor(choice, tdp_w=tdp_w, rapl_root=rapl_root, nvml=nvml))
     passed: list[str] = []

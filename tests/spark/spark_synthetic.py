@@ -14,8 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-
-from ingest.loader import Batch, load, sha256_bytes
+from flopwatt.ingest.loader import Batch, load, sha256_bytes
 
 T0 = datetime(2024, 3, 30, 22, 0, 0)  # spans the UK DST switch (UTC stored, so nothing special)
 COUNTER_RANGE_J = 262143.328850  # RAPL energy_uj wraps at 2^32 uJ on some CPUs: use a short range

@@ -38,7 +38,7 @@ import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 import spark_synthetic  # noqa: E402  (tests/spark is on sys.path: rootdir-relative import)
 
-from flopwatt.config import PROJECT_ROOT  # noqa: E402
+from flopwatt.core.config import CHECKOUT_ROOT  # noqa: E402
 from flopwatt.spark_sync import (  # noqa: E402
     compare_frames,
     export_tables_subprocess,
@@ -65,7 +65,7 @@ def _step(label: str, fn, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    if not (PROJECT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql").exists():
+    if not (CHECKOUT_ROOT / "models_sql" / "marts" / "fct_run_energy.sql").exists():
         pytest.skip("models_sql/marts/fct_run_energy.sql does not exist yet")
     work = tmp_path_factory.mktemp("spark_parity")
     db = work / "warehouse.duckdb"

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from flopwatt.errors import FlopwattError
-from ingest.errors import IngestError
+from flopwatt.core.errors import FlopwattError, IngestError
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
 # meter kinds of raw.meters (as ingest.power.METER_KINDS, without importing polars here)
@@ -19,14 +18,17 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
     """Parse and load each file in its own transaction; report every file, fail at the end.
 
     A database URL (``postgresql://...``) is passed on as the string it is, a path as a Path."""
-    from ingest.loader import load
+    from flopwatt.ingest.loader import load
 
     if not paths:
         raise click.UsageError("give at least one FILE")
     failures = []
     for p in paths:
         try:
-            batch = parse_one(p if _is_url(p) else Path(p))
+            try:
+                batch = parse_one(p if _is_url(p) else Path(p))
+            except OSError as exc:  # a missing, unreadable or directory path: one line, no load
+                raise IngestError(p, exc.strerror or str(exc)) from exc
             result = load(batch)
         except IngestError as exc:
             failures.append(str(exc))
@@ -114,7 +116,7 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
     if format_ != "ha-db" and (entities or statistics_fallback):
         raise click.UsageError("--entity and --statistics-fallback go with --format ha-db")
     if format_ == "ha-db":
-        from ingest import ha_db
+        from flopwatt.ingest import ha_db
 
         if not entities:
             raise click.UsageError("--format ha-db needs --entity (e.g. sensor.plug_power)")
@@ -138,7 +140,7 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
         )
         return
     if format_ == "nvidia-smi":
-        from ingest import nvidia_smi
+        from flopwatt.ingest import nvidia_smi
 
         _require_tz(tz, "nvidia-smi")
         load_files(
@@ -148,7 +150,7 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
             ),
         )
         return
-    from ingest import power as mod
+    from flopwatt.ingest import power as mod
 
     load_files(
         files,
@@ -199,7 +201,7 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
 def counters(files, format_, unit, range_, meter, tz, meter_kind, zone) -> None:
     """Cumulative energy counters (RAPL energy_uj, smart-plug totals): stored in J as read;
     wraps and resets are undone in dbt."""
-    from ingest import counters as mod
+    from flopwatt.ingest import counters as mod
 
     load_files(
         files,
@@ -246,7 +248,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> Non
     """Run intervals: model,start_time,end_time[,n_inferences,batch_size,meter_id,weights,phase],
     or CodeCarbon's emissions.csv with --format codecarbon."""
     if format_ == "codecarbon":
-        from ingest import codecarbon_csv
+        from flopwatt.ingest import codecarbon_csv
 
         _require_tz(tz, "CodeCarbon")
         load_files(
@@ -258,7 +260,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> Non
         return
     if model:
         raise click.UsageError("--model goes with --format codecarbon")
-    from ingest import runs as mod
+    from flopwatt.ingest import runs as mod
 
     load_files(
         files,
@@ -273,7 +275,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> Non
 @click.option("--counter", default="thop", show_default=True, help="tool that counted the MACs")
 def flops(files, counter) -> None:
     """FLOP profiles: model,macs,parameters (MACs, as thop reports them)."""
-    from ingest import flops as mod
+    from flopwatt.ingest import flops as mod
 
     load_files(files, lambda p: mod.parse(p, counter=counter))
 
@@ -290,7 +292,7 @@ def flops(files, counter) -> None:
 @click.option("--dataset", default="ImageNet-1K", show_default=True)
 def accuracy(files, as_, dataset) -> None:
     """Top-1/top-5 per model: model,top1,top5 (percent)."""
-    from ingest import accuracy as mod
+    from flopwatt.ingest import accuracy as mod
 
     load_files(files, lambda p: mod.parse(p, as_=as_, dataset=dataset))
 
@@ -331,8 +333,8 @@ def carbon(files, format_, zone, basis, period, tz) -> None:
     neso|electricitymaps|series) used in preference to annual averages.
 
     With no FILE (annual), loads the default table: CodeCarbon's bundled OWID energy mix."""
-    from ingest import carbon as mod
-    from ingest import carbon_series as series
+    from flopwatt.ingest import carbon as mod
+    from flopwatt.ingest import carbon_series as series
 
     if format_ == "neso":
         load_files(files, lambda p: series.parse_neso(p, zone=zone))

@@ -6,15 +6,10 @@ from pathlib import Path
 
 import duckdb
 
-from flopwatt.config import db_path
+from flopwatt.core.config import db_path
+from flopwatt.core.errors import DatabaseBusyError, DatabaseMissingError
 
-
-class DatabaseBusyError(RuntimeError):
-    """Another process holds the DuckDB file for writing."""
-
-
-class DatabaseMissingError(RuntimeError):
-    """A read-only open of a database file that does not exist yet."""
+__all__ = ["DatabaseBusyError", "DatabaseMissingError", "connect"]
 
 
 def connect(

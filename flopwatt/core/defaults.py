@@ -1,8 +1,6 @@
-"""The default model set and the ``--models`` option's parsing, shared by profile, bench and run."""
+"""The default model set and the parsing of model lists, shared by profile, bench and run."""
 
 from __future__ import annotations
-
-import click
 
 #: small, fast models spanning families: the default of ``flopwatt profile``, ``bench`` and ``run``
 DEFAULT_MODELS: tuple[str, ...] = (
@@ -18,7 +16,7 @@ DEFAULT_MODELS: tuple[str, ...] = (
 DEFAULT_MODELS_HELP = ", ".join(DEFAULT_MODELS)
 
 
-def split_models(values: tuple[str, ...]) -> list[str]:
+def split_models(values: tuple[str, ...] | list[str]) -> list[str]:
     """``--models a,b --models c`` -> [a, b, c] (order kept, duplicates dropped)."""
     out: list[str] = []
     for v in values:
@@ -27,12 +25,3 @@ def split_models(values: tuple[str, ...]) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-#: the ``--models/-m`` option of ``flopwatt bench`` and ``flopwatt run``
-models_option = click.option(
-    "--models",
-    "-m",
-    multiple=True,
-    help=f"torchvision model names, comma-separated or repeated [default: {DEFAULT_MODELS_HELP}]",
-)

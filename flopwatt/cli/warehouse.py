@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from flopwatt.config import db_path
+from flopwatt.core.config import db_path
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -36,7 +36,7 @@ STATUS_TABLES = [
 @click.option("--loads", "n_loads", default=10, show_default=True, help="how many recent loads")
 def status(n_loads: int) -> None:
     """What is loaded (rows, time span, meters/models per raw table) and the last loads."""
-    from flopwatt.db import connect
+    from flopwatt.core.db import connect
 
     con = connect(read_only=True)
     try:
@@ -90,7 +90,7 @@ def sql(query: str, fmt: str, max_rows: int) -> None:
     """Run read-only SQL on the warehouse, e.g. flopwatt sql "select * from marts.dim_models"."""
     import duckdb
 
-    from flopwatt.db import connect
+    from flopwatt.core.db import connect
 
     con = connect(read_only=True)
     try:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import click
 
-from flopwatt.defaults import models_option, split_models
+from flopwatt.cli.options import models_option
+from flopwatt.core.defaults import split_models
 
 SENSOR_CHOICES = ("auto", "rapl", "nvml", "estimate")
 
@@ -45,8 +46,8 @@ def sensor_options(f):
 
 def open_sensor(sensor: str, tdp_w: float | None, *, prefer_gpu: bool = False):
     """The chosen sensor, or a FlopwattError saying why it cannot be used."""
-    from flopwatt.errors import FlopwattError
-    from profiling.sensors import SensorUnavailable, select_sensor
+    from flopwatt.core.errors import FlopwattError
+    from flopwatt.profiling.sensors import SensorUnavailable, select_sensor
 
     try:
         selection = select_sensor(sensor, tdp_w=tdp_w, prefer_gpu=prefer_gpu)
@@ -64,7 +65,7 @@ def open_sensor(sensor: str, tdp_w: float | None, *, prefer_gpu: bool = False):
 
 def print_preview(batch) -> None:
     """Per-run energy computed from the batch itself (the warehouse's figure comes with dbt)."""
-    from profiling.bench import preview
+    from flopwatt.profiling.bench import preview
 
     frame = preview(batch)
     click.echo(
@@ -91,7 +92,7 @@ def do_bench(models: list[str], *, inferences: int | None, duration_s: float | N
              device: str, input_size: int, image: str | None, progress: bool,
              zone: str | None = None):  # fmt: skip
     """Open the sensor and bench; returns the Batch (not loaded)."""
-    from profiling.bench import bench_models, resolve_device
+    from flopwatt.profiling.bench import bench_models, resolve_device
 
     chosen = open_sensor(sensor, tdp_w, prefer_gpu=resolve_device(device).startswith("cuda"))
     return bench_models(
@@ -121,7 +122,7 @@ def bench(models, inferences, duration_s, sensor, zone, interval_ms, tdp_w, idle
     an idle run for the baseline. Runs, readings and meters go to raw.* through the ingest loader
     (one transaction); `flopwatt build` turns them into fct_run_energy.
     """
-    from flopwatt.defaults import DEFAULT_MODELS
+    from flopwatt.core.defaults import DEFAULT_MODELS
 
     if inferences is not None and duration_s is not None:
         raise click.UsageError("give --inferences or --duration, not both")
@@ -137,6 +138,6 @@ def bench(models, inferences, duration_s, sensor, zone, interval_ms, tdp_w, idle
     if no_load:
         click.echo(f"--no-load: {batch.rows_read} rows not written")
         return
-    from ingest.loader import load
+    from flopwatt.ingest.loader import load
 
     click.echo(load(batch).summary())

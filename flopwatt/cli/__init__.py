@@ -15,19 +15,19 @@ from flopwatt import __version__
 
 COMMANDS = {
     "ingest": (
-        "flopwatt.cmd_ingest:ingest",
+        "flopwatt.cli.ingest:ingest",
         "Load files into the raw layer (power, runs, flops, ...).",
     ),
-    "build": ("flopwatt.cmd_warehouse:build", "Run dbt build against the configured database."),
-    "status": ("flopwatt.cmd_warehouse:status", "What is loaded, and the last loads."),
-    "sql": ("flopwatt.cmd_warehouse:sql", "Run read-only SQL against the warehouse."),
+    "build": ("flopwatt.cli.warehouse:build", "Run dbt build against the configured database."),
+    "status": ("flopwatt.cli.warehouse:status", "What is loaded, and the last loads."),
+    "sql": ("flopwatt.cli.warehouse:sql", "Run read-only SQL against the warehouse."),
     "profile": (
-        "flopwatt.cmd_profile:profile",
+        "flopwatt.cli.profile:profile",
         "Count MACs/params/accuracy of torchvision models.",
     ),
-    "bench": ("flopwatt.cmd_bench:bench", "Time inference runs while sampling power."),
-    "run": ("flopwatt.cmd_run:run", "The main job: profile, bench, ingest, build, report."),
-    "report": ("flopwatt.cmd_report:report", "Fits, figures and report.html from the marts."),
+    "bench": ("flopwatt.cli.bench:bench", "Time inference runs while sampling power."),
+    "run": ("flopwatt.cli.run:run", "The main job: profile, bench, ingest, build, report."),
+    "report": ("flopwatt.cli.report:report", "Fits, figures and report.html from the marts."),
 }
 
 
@@ -52,13 +52,14 @@ class LazyGroup(click.Group):
 def cli() -> None:
     """flopwatt: energy and carbon per inference, against FLOPs, parameters and accuracy.
 
-    The warehouse is FLOPWATT_DB (default: flopwatt.duckdb in the project root).
+    The warehouse is FLOPWATT_DB (default: flopwatt.duckdb in the workspace: FLOPWATT_HOME,
+    else the checkout root, else the current directory).
     """
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one clear line and exit 1 (2 for usage errors)."""
-    from flopwatt.errors import EXPECTED_ERRORS
+    from flopwatt.core.errors import FlopwattError
 
     try:
         cli.main(args=argv, prog_name="flopwatt", standalone_mode=False)
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except EXPECTED_ERRORS as exc:
+    except FlopwattError as exc:  # only the user-facing root: a bug keeps its traceback
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
 

@@ -28,9 +28,9 @@ import click
 @click.option("--skip-tests", is_flag=True, help="do not run `dbt test` before the report")
 def report(out_dir: Path | None, since, skip_tests: bool) -> None:
     """Fits, figures, tables and exports from the marts, as one self-contained report.html."""
-    from flopwatt.config import reports_dir
-    from flopwatt.db import connect
-    from flopwatt.errors import FlopwattError
+    from flopwatt.core.config import reports_dir
+    from flopwatt.core.db import connect
+    from flopwatt.core.errors import FlopwattError
 
     out_dir = out_dir or reports_dir()
     # fail fast and clearly: no warehouse yet, or a writer holds it (both raise with a message)
@@ -46,7 +46,7 @@ def report(out_dir: Path | None, since, skip_tests: bool) -> None:
                 f"data tests failed, report not written ({exc}); fix the data or rerun with "
                 "--skip-tests to report anyway"
             ) from exc
-    from plots.report import write_report
+    from flopwatt.plots.report import write_report
 
     t0 = time.perf_counter()
     path = write_report(out_dir, since.date() if since else None)

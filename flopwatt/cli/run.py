@@ -16,8 +16,9 @@ import time
 
 import click
 
-from flopwatt.cmd_bench import sensor_options
-from flopwatt.defaults import DEFAULT_MODELS, models_option, split_models
+from flopwatt.cli.bench import sensor_options
+from flopwatt.cli.options import models_option
+from flopwatt.core.defaults import DEFAULT_MODELS, split_models
 
 DEFAULT_RUN_DURATION_S = 5.0
 
@@ -50,13 +51,13 @@ def run_main_job(
     report: bool = True,
 ):
     """Profile -> bench -> load -> dbt build -> report; returns the report path (or None)."""
-    from flopwatt.cmd_bench import do_bench, print_preview
-    from flopwatt.config import db_path, reports_dir
+    from flopwatt.cli.bench import do_bench, print_preview
+    from flopwatt.core.config import db_path, reports_dir
     from flopwatt.dbt_runner import run_dbt_build
-    from ingest.carbon import parse_codecarbon
-    from ingest.loader import load
-    from plots.report import write_report
-    from profiling.profile import profile_models
+    from flopwatt.ingest.carbon import parse_codecarbon
+    from flopwatt.ingest.loader import load
+    from flopwatt.plots.report import write_report
+    from flopwatt.profiling.profile import profile_models
 
     names = list(models) if models else list(DEFAULT_MODELS)
     total = 2 + int(build) + int(report)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from flopwatt.defaults import DEFAULT_MODELS_HELP, split_models
+from flopwatt.core.defaults import DEFAULT_MODELS_HELP, split_models
 
 
 def profile_models(names: list[str] | None, all_variants: bool = False, progress: bool = True):
@@ -23,7 +23,7 @@ def profile_models(names: list[str] | None, all_variants: bool = False, progress
     IMAGENET1K_V1 (else its DEFAULT weights), or every weights variant when ``all_variants``.
     Unknown names raise FlopwattError listing close matches.
     """
-    from profiling.profile import profile_models as _profile_models
+    from flopwatt.profiling.profile import profile_models as _profile_models
 
     return _profile_models(names, all_variants=all_variants, progress=progress)
 
@@ -46,7 +46,7 @@ def print_results(frame) -> None:
 
 
 def list_models() -> None:
-    from profiling.catalog import default_weights, model_names, weights_names
+    from flopwatt.profiling.catalog import default_weights, model_names, weights_names
 
     for name in model_names():
         default = default_weights(name)
@@ -85,8 +85,8 @@ def profile(models, all_, all_weights, no_load, out, list_, progress) -> None:
         raise click.UsageError("give --models or --all, not both")
     if all_weights and not names:
         raise click.UsageError("--all-weights goes with --models (use --all for every model)")
-    from profiling.profile import profile_models as _profile_models
-    from profiling.profile import results_frame
+    from flopwatt.profiling.profile import profile_models as _profile_models
+    from flopwatt.profiling.profile import results_frame
 
     batch = _profile_models(names or None, all_variants=all_ or all_weights, progress=progress)
     frame = results_frame(batch)
@@ -105,6 +105,6 @@ def profile(models, all_, all_weights, no_load, out, list_, progress) -> None:
     if no_load:
         click.echo(f"--no-load: {batch.rows_read} rows not written")
         return
-    from ingest.loader import load
+    from flopwatt.ingest.loader import load
 
     click.echo(load(batch).summary())
