@@ -10,20 +10,41 @@
 -- A meter that has counter readings is integrated from its counters only.
 -- Gap markers (quarantined "gap: ..." rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
 -- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
+-- Only what later models read is stored (power_w is rate_w where not is_gap_marker; the interval to
+-- the next reading is next_ts_us - ts_us).
+-- Incremental (macros/incremental.sql): a build reads only the meters with new loads; a meter whose
+-- new readings all follow its last processed reading continues from that reading (recomputed: its
+-- next reading is new), its reading_index, energy_j and covered_us offset by that reading's values,
+-- so the rows equal a full refresh's; any other meter with new rows is recomputed from its start.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='replace_from',
+    unique_key=['meter_id', 'reading_index'],
+) }}
 {%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
+{%- set plan = energy_curve_increment() if is_incremental() else none %}
 
 with
 
 power_readings as (
     select * from {{ ref('stg_raw__power_readings') }}
+    {%- if plan is not none %}
+    where {{ energy_curve_increment_filter(plan) }}
+    {%- endif %}
 ),
 
 energy_counters as (
     select * from {{ ref('stg_raw__energy_counters') }}
+    {%- if plan is not none %}
+    where {{ energy_curve_increment_filter(plan) }}
+    {%- endif %}
 ),
 
 quarantined_rows as (
     select * from {{ ref('stg_raw__quarantined_rows') }}
+    {%- if plan is not none %}
+    where {{ energy_curve_increment_filter(plan) }}
+    {%- endif %}
 ),
 
 gap_markers as (
@@ -158,12 +179,8 @@ cumulated as (
         meter_id,
         curve_kind,
         reading_index,
-        {{ int_div('reading_index', energy_var('gap_block_size')) }} as gap_block,
-        measured_at,
         ts_us,
         next_ts_us,
-        next_ts_us - ts_us as gap_us,
-        power_w,
         is_gap_marker,
         rate_w,
         slope_w_per_us,
@@ -185,4 +202,16 @@ cumulated as (
     )
 )
 
-select * from cumulated
+select
+    meter_id,
+    curve_kind,
+    {{ energy_curve_offset(plan, 'reading_index') }},
+    ts_us,
+    next_ts_us,
+    is_gap_marker,
+    rate_w,
+    slope_w_per_us,
+    {{ energy_curve_offset(plan, 'energy_j') }},
+    {{ energy_curve_offset(plan, 'covered_us') }},
+    {{ latest_load_id() }} as through_load_id
+from cumulated

@@ -54,9 +54,9 @@ readings as (
     select
         meter_id,
         ts_us,
-        power_w
+        rate_w as power_w
     from energy_curve
-    where power_w is not null
+    where not is_gap_marker
 ),
 
 readings_with_runs as (

@@ -3,9 +3,17 @@
 -- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
 -- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
 -- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
+-- Incremental (macros/incremental.sql): a build recomputes only the runs that are new or changed in
+-- int_run_bounds and the runs ending at or after the first reading of their meter's curve rewritten
+-- since (an append rewrites from the meter's last processed reading, a rebuild from its first).
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='run_id',
+) }}
 with
 
-run_bounds as (
+all_run_bounds as (
     select * from {{ ref('int_run_bounds') }}
 ),
 
@@ -13,8 +21,79 @@ meter_spans as (
     select * from {{ ref('int_meter_spans') }}
 ),
 
-energy_curve as (
+all_energy_curve as (
     select * from {{ ref('int_energy_curve') }}
+),
+
+curve_blocks as (
+    select * from {{ ref('int_energy_curve') }}
+),
+{%- if is_incremental() %}
+
+previous as (
+    select * from {{ this }}
+),
+
+rewritten_curve as (
+    -- per meter, the first reading of the curve rewritten since this model's last build
+    select
+        meter_id,
+        min(ts_us) as rewritten_from_us
+    from all_energy_curve
+    where through_load_id > (select coalesce(max(through_load_id), 0) from previous)
+    group by meter_id
+),
+{%- endif %}
+
+run_bounds as (
+    select all_run_bounds.*
+    from all_run_bounds
+    {%- if is_incremental() %}
+    left join previous
+        on all_run_bounds.run_id = previous.run_id
+    left join rewritten_curve
+        on all_run_bounds.meter_id = rewritten_curve.meter_id
+    where
+        previous.run_id is null
+        or all_run_bounds.meter_id is distinct from previous.meter_id
+        or all_run_bounds.start_us != previous.start_us
+        or all_run_bounds.end_us != previous.end_us
+        or all_run_bounds.end_us >= rewritten_curve.rewritten_from_us
+    {%- endif %}
+),
+{%- if is_incremental() %}
+
+curve_floors as (
+    -- per meter, the latest reading at or before the earliest run start probed: every reading
+    -- the probes match is at or after it
+    select
+        all_energy_curve.meter_id,
+        max(all_energy_curve.ts_us) as floor_us
+    from all_energy_curve
+    inner join (
+        select
+            meter_id,
+            min(start_us) as min_start_us
+        from run_bounds
+        group by meter_id
+    ) as probed
+        on
+            all_energy_curve.meter_id = probed.meter_id
+            and all_energy_curve.ts_us <= probed.min_start_us
+    group by all_energy_curve.meter_id
+),
+{%- endif %}
+
+energy_curve as (
+    select all_energy_curve.*
+    from all_energy_curve
+    {%- if is_incremental() %}
+    inner join (select distinct meter_id from run_bounds) as probed
+        on all_energy_curve.meter_id = probed.meter_id
+    left join curve_floors
+        on all_energy_curve.meter_id = curve_floors.meter_id
+    where all_energy_curve.ts_us >= coalesce(curve_floors.floor_us, all_energy_curve.ts_us)
+    {%- endif %}
 ),
 
 clamped as (
@@ -60,7 +139,7 @@ matched as (
         left_ts='probe_us',
         right_ts='ts_us',
         right_columns=[
-            'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'gap_us', 'energy_j',
+            'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'energy_j',
             'covered_us', 'rate_w', 'slope_w_per_us', 'is_gap_marker',
         ],
     ) }}
@@ -82,7 +161,7 @@ evaluated as (
             else 0
         end as remainder_j,
         covered_us + case
-            when probe_us > match_ts_us and not is_gap_marker and gap_us <= {{ max_gap_us() }}
+            when probe_us > match_ts_us and not is_gap_marker and next_ts_us - match_ts_us <= {{ max_gap_us() }}
                 then probe_us - match_ts_us
             else 0
         end as covered_at_us
@@ -157,13 +236,13 @@ inner_gaps as (
     -- the largest interval between two consecutive readings inside the run
     select
         gap_lookups.run_id,
-        max(energy_curve.gap_us) as inner_max_gap_us
+        max(curve_blocks.next_ts_us - curve_blocks.ts_us) as inner_max_gap_us
     from gap_lookups
-    inner join energy_curve
+    inner join curve_blocks
         on
-            gap_lookups.meter_id = energy_curve.meter_id
-            and gap_lookups.gap_block = energy_curve.gap_block
-    where energy_curve.reading_index between gap_lookups.first_in_index and gap_lookups.last_in_index - 1
+            gap_lookups.meter_id = curve_blocks.meter_id
+            and gap_lookups.gap_block = {{ int_div('curve_blocks.reading_index', energy_var('gap_block_size')) }}
+    where curve_blocks.reading_index between gap_lookups.first_in_index and gap_lookups.last_in_index - 1
     group by gap_lookups.run_id
 )
 
@@ -189,7 +268,8 @@ select
                 coalesce(inner_gaps.inner_max_gap_us, 0)
             )
         else measured.duration_us
-    end as max_gap_us
+    end as max_gap_us,
+    {{ latest_load_id() }} as through_load_id
 from measured
 left join inner_gaps
     on measured.run_id = inner_gaps.run_id

@@ -1,0 +1,171 @@
+{#- Incremental builds of the energy models (issue 15). Meter logs are append-only: a build after a
+    load processes the new readings only, and every incremental model stores `through_load_id`,
+    the latest load of the warehouse when the row was computed, from which the next build knows
+    what is new. `flopwatt build --full-refresh` (dbt's --full-refresh) recomputes everything.
+
+    Spark builds these models as plain tables (a full rebuild every time, see docs/spark.md):
+    incremental_materialization() is dispatched. -#}
+
+{% macro incremental_materialization() -%}
+    {{ return(adapter.dispatch('incremental_materialization', 'flopwatt')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{#- The latest load of the warehouse (0 before the first). -#}
+{% macro latest_load_id() -%}
+    (select coalesce(max(load_id), 0) from {{ ref('stg_raw__loads') }})
+{%- endmacro %}
+
+{#- Incremental strategy `replace_from` for curves kept per partition in position order, e.g.
+    int_energy_curve (unique_key [meter_id, reading_index]): for each partition present in the new
+    rows, the stored rows from the new rows' first position on are replaced by the new rows (a
+    meter's tail after an append, or the whole meter when its new rows start at position 1). -#}
+{% macro get_incremental_replace_from_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] -%}
+    {%- if keys is string or keys | length != 2 -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy replace_from needs unique_key [partition column, position column]") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }} as stored
+    using (
+        select {{ keys[0] }}, min({{ keys[1] }}) as first_position
+        from {{ source }}
+        group by {{ keys[0] }}
+    ) as replaced
+    where stored.{{ keys[0] }} = replaced.{{ keys[0] }} and stored.{{ keys[1] }} >= replaced.first_position;
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+{%- endmacro %}
+
+{#- What an incremental build of int_energy_curve has to compute, from the loads after the curve's
+    through_load_id (queried at run time). Returns a dict:
+      rebuild  meter ids recomputed from their first reading: new meters, meters whose new rows
+               reach back to or before their last processed reading (late data, an overlapping
+               re-export, a gap marker replaced by a reading), meters switching to counters;
+      tails    {meter_id: last processed reading (epoch us)} of meters whose new rows all lie after
+               it: the curve continues from that reading (recomputed, since its next reading is new);
+      offsets  {meter_id: {column: value}}: reading_index - 1, energy_j (as text) and covered_us
+               at that reading. -#}
+{% macro energy_curve_increment() -%}
+    {%- set plan = {'rebuild': [], 'tails': {}, 'offsets': {}} -%}
+    {%- if not execute -%}{{ return(plan) }}{%- endif -%}
+    {%- set new_rows -%}
+        with
+        stored as (
+            select
+                meter_id,
+                max(ts_us) as last_us,
+                min(curve_kind) as curve_kind
+            from {{ this }}
+            group by meter_id
+        ),
+
+        watermark as (
+            select coalesce(max(through_load_id), 0) as load_id from {{ this }}
+        ),
+
+        new_points as (
+            select meter_id, measured_at, 'power' as point_kind
+            from {{ source('raw', 'power_readings') }}
+            where load_id > (select load_id from watermark)
+            union all
+            select meter_id, measured_at, 'counter' as point_kind
+            from {{ source('raw', 'energy_counters') }}
+            where load_id > (select load_id from watermark)
+            union all
+            select meter_id, measured_at, 'power' as point_kind
+            from {{ source('raw', 'quarantine') }}
+            where
+                load_id > (select load_id from watermark)
+                and reason like 'gap:%'
+                and meter_id is not null
+                and measured_at is not null
+        ),
+
+        new_by_meter as (
+            select
+                meter_id,
+                min({{ epoch_us('measured_at') }}) as first_new_us,
+                bool_or(point_kind = 'counter') as has_counters,
+                bool_or(point_kind = 'power') as has_power
+            from new_points
+            group by meter_id
+        )
+
+        select
+            new_by_meter.meter_id,
+            case
+                when stored.meter_id is null then 'rebuild'
+                when stored.curve_kind = 'counter' and not new_by_meter.has_counters then 'none'
+                when stored.curve_kind != 'counter' and new_by_meter.has_counters then 'rebuild'
+                when new_by_meter.first_new_us <= stored.last_us then 'rebuild'
+                else 'tail'
+            end as action,
+            stored.last_us
+        from new_by_meter
+        left join stored
+            on new_by_meter.meter_id = stored.meter_id
+    {%- endset -%}
+    {%- for row in run_query(new_rows) -%}
+        {%- if row[1] == 'rebuild' -%}
+            {%- do plan['rebuild'].append(row[0]) -%}
+        {%- elif row[1] == 'tail' -%}
+            {%- do plan['tails'].update({row[0]: row[2]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if plan['tails'] -%}
+        {%- set seeds -%}
+            select meter_id, reading_index - 1, cast(energy_j as varchar), covered_us
+            from {{ this }}
+            where
+            {%- for meter_id, last_us in plan['tails'].items() %}
+                {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(meter_id) }} and ts_us = {{ last_us }})
+            {%- endfor %}
+        {%- endset -%}
+        {%- for row in run_query(seeds) -%}
+            {%- do plan['offsets'].update({row[0]: {
+                'reading_index': 'cast(' ~ row[1] ~ ' as bigint)',
+                'energy_j': 'cast(' ~ sql_literal(row[2]) ~ ' as decimal(38, 9))',
+                'covered_us': 'cast(' ~ row[3] ~ ' as bigint)',
+            }}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{#- A filter on (meter_id, measured_at) selecting the points an incremental curve build reads:
+    all of each rebuilt meter, and each continued meter from its last processed reading on. Both
+    are partition keys of the staging views' deduplication, so the filter reaches the scans. -#}
+{% macro energy_curve_increment_filter(plan, meter_column='meter_id', time_column='measured_at') -%}
+    (
+        false
+        {%- if plan['rebuild'] %}
+        or {{ meter_column }} in (
+            {%- for meter_id in plan['rebuild'] %}{{ sql_literal(meter_id) }}{{ ', ' if not loop.last }}{% endfor -%}
+        )
+        {%- endif %}
+        {%- for meter_id, last_us in plan['tails'].items() %}
+        or ({{ meter_column }} = {{ sql_literal(meter_id) }}
+            and {{ time_column }} >= {{ timestamp_from_epoch_us(last_us) }})
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- A cumulative column of int_energy_curve, offset for the continued meters of an incremental build
+    (`column + case meter_id when ... end as column`; the plain column in a full build). -#}
+{% macro energy_curve_offset(plan, column) -%}
+    {%- if plan is not none and plan['offsets'] -%}
+        {{ column }} + case meter_id
+        {%- for meter_id, offsets in plan['offsets'].items() %} when {{ sql_literal(meter_id) }} then {{ offsets[column] }}
+        {%- endfor %} else 0 end as {{ column }}
+    {%- else -%}
+        {{ column }}
+    {%- endif -%}
+{%- endmacro %}
