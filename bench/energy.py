@@ -44,39 +44,48 @@ def _peak_rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def generate(n_readings: int, n_runs: int, n_meters: int, seed: int = 7):
-    """Per meter: (ts_us int64 sorted, power_w float64); runs: (meter index, start_us, end_us)."""
+def _readings(rng, n: int, first_us: int, i: int):
+    """n readings of meter i from first_us: irregular 1-5 s steps, a smooth positive signal."""
+    dt = rng.integers(1_000_000, 5_000_001, size=n, dtype=np.int64)  # 1-5 s, microseconds
+    dt[0] = 0
+    ts = first_us + np.cumsum(dt)
+    phase = rng.uniform(0, 2 * np.pi)
+    base = 80 + 20 * i
+    p = base + 60 * np.sin(ts / 1e6 / 600 + phase) ** 2 + rng.uniform(0, 5, size=n)
+    return ts, p.astype(np.float64)
+
+
+def _runs_within(rng, ts, m: int, i: int):
+    """m non-overlapping runs of meter i inside the readings ts."""
+    lo, hi = int(ts[0]), int(ts[-1])
+    slot = (hi - lo) // max(m, 1)
+    starts = lo + np.arange(m, dtype=np.int64) * slot + rng.integers(0, slot // 4 + 1, size=m)
+    lengths = (slot * rng.uniform(0.3, 0.7, size=m)).astype(np.int64)
+    return np.full(m, i), starts, starts + lengths
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def generate(n_readings: int, n_runs: int, n_meters: int, seed: int = 7, after=None):
+    """Per meter: (ts_us int64 sorted, power_w float64); runs: (meter index, start_us, end_us).
+
+    ``after``: the meters' last reading (epoch us) to continue from (an appended export), else
+    the meters start on 2024-01-01."""
     rng = np.random.default_rng(seed)
     meters = []
-    per_meter = [
-        n_readings // n_meters + (1 if i < n_readings % n_meters else 0) for i in range(n_meters)
-    ]
-    for i, n in enumerate(per_meter):
-        dt = rng.integers(1_000_000, 5_000_001, size=n, dtype=np.int64)  # 1-5 s, microseconds
-        dt[0] = 0
-        ts = EPOCH0_US + i * 1_000 + np.cumsum(dt)
-        phase = rng.uniform(0, 2 * np.pi)
-        base = 80 + 20 * i
-        p = base + 60 * np.sin(ts / 1e6 / 600 + phase) ** 2 + rng.uniform(0, 5, size=n)
-        meters.append((ts, p.astype(np.float64)))
-    runs = []
-    per_meter_runs = [
-        n_runs // n_meters + (1 if i < n_runs % n_meters else 0) for i in range(n_meters)
-    ]
-    for i, m in enumerate(per_meter_runs):
-        ts = meters[i][0]
-        lo, hi = int(ts[0]), int(ts[-1])
-        slot = (hi - lo) // max(m, 1)
-        starts = lo + np.arange(m, dtype=np.int64) * slot + rng.integers(0, slot // 4 + 1, size=m)
-        lengths = (slot * rng.uniform(0.3, 0.7, size=m)).astype(np.int64)
-        runs.append((np.full(m, i), starts, starts + lengths))
+    for i, n in enumerate(_split(n_readings, n_meters)):
+        first = EPOCH0_US + i * 1_000 if after is None else int(after[i]) + 1_000_000
+        meters.append(_readings(rng, n, first, i))
+    runs = [_runs_within(rng, meters[i][0], m, i) for i, m in enumerate(_split(n_runs, n_meters))]
     run_meter = np.concatenate([r[0] for r in runs])
     run_start = np.concatenate([r[1] for r in runs])
     run_end = np.concatenate([r[2] for r in runs])
     return meters, (run_meter, run_start, run_end)
 
 
-def load_into(db: Path, meters, runs) -> float:
+def load_into(db: Path, meters, runs, *, append: bool = False) -> float:
     os.environ["FLOPWATT_DB"] = str(db)
     from flopwatt.ingest.loader import Batch, load
 
@@ -85,14 +94,15 @@ def load_into(db: Path, meters, runs) -> float:
     t0 = time.perf_counter()
     con = connect(db)
     names = [f"bench-m{i}" for i in range(len(meters))]
-    meters_frame = pl.DataFrame(
-        {"meter_id": names, "meter_kind": ["wall"] * len(names), "zone": ["GBR"] * len(names)}
-    )
-    load(
-        Batch("meters", "bench", "bench meters", f"bench-meters-{time.time_ns()}", len(names),
-              tables={"meters": meters_frame}),
-        con,
-    )  # fmt: skip
+    if not append:
+        meters_frame = pl.DataFrame(
+            {"meter_id": names, "meter_kind": ["wall"] * len(names), "zone": ["GBR"] * len(names)}
+        )
+        load(
+            Batch("meters", "bench", "bench meters", f"bench-meters-{time.time_ns()}", len(names),
+                  tables={"meters": meters_frame}),
+            con,
+        )  # fmt: skip
     for i, (ts, p) in enumerate(meters):
         for lo in range(0, len(ts), CHUNK):
             part_ts, part_p = ts[lo : lo + CHUNK], p[lo : lo + CHUNK]
@@ -111,7 +121,7 @@ def load_into(db: Path, meters, runs) -> float:
     run_meter, run_start, run_end = runs
     frame = pl.DataFrame(
         {
-            "run_id": [f"r{i:08d}" for i in range(len(run_start))],
+            "run_id": [f"{'a' if append else 'r'}{i:08d}" for i in range(len(run_start))],
             "model_name": "resnet50",
             "phase": "inference",
             "started_at": pl.Series(run_start).cast(pl.Datetime("us")),
@@ -122,11 +132,12 @@ def load_into(db: Path, meters, runs) -> float:
     )
     load(Batch("runs", "bench", "bench runs", f"bench-r-{time.time_ns()}", frame.height,
                tables={"runs": frame}), con)  # fmt: skip
-    carbon = pl.DataFrame(
-        {"zone": ["GBR"], "year": [2023], "g_per_kwh": [200.0], "source": ["bench"]}
-    )
-    load(Batch("carbon", "bench", "bench carbon", f"bench-c-{time.time_ns()}", 1,
-               tables={"carbon_intensity": carbon}), con)  # fmt: skip
+    if not append:
+        carbon = pl.DataFrame(
+            {"zone": ["GBR"], "year": [2023], "g_per_kwh": [200.0], "source": ["bench"]}
+        )
+        load(Batch("carbon", "bench", "bench carbon", f"bench-c-{time.time_ns()}", 1,
+                   tables={"carbon_intensity": carbon}), con)  # fmt: skip
     con.execute("checkpoint")
     con.close()
     return time.perf_counter() - t0
@@ -217,6 +228,62 @@ def study_method(tbl, runs, sample: int, seed: int = 3):
     return idx, out, per_run
 
 
+def max_rel_error_vs_exact(db: Path) -> tuple[float, int]:
+    """Max relative error of fct_run_energy.energy_j against the exact (long double) integral,
+    and the number of runs without energy."""
+    import duckdb
+
+    tbl, runs_tbl, _ = fetch_readings(db)
+    exact = numpy_reference(tbl, runs_tbl, dtype=np.longdouble).astype(np.float64)
+    con = duckdb.connect(str(db), read_only=True)
+    got = con.sql(
+        "select r.run_id, f.energy_j from raw.runs as r "
+        "left join marts.fct_run_energy as f using (run_id)"
+    ).pl()
+    con.close()
+    order = pl.DataFrame({"run_id": runs_tbl.column("run_id").to_pylist()}).with_row_index()
+    energy = order.join(got, on="run_id", how="left").sort("index")["energy_j"].to_numpy()
+    energy = energy.astype(np.float64)
+    return float(np.nanmax(np.abs(energy - exact) / np.abs(exact))), int(np.isnan(energy).sum())
+
+
+def _append(db: Path, args, target: Path, t_full: float, per_node_full: dict[str, float]) -> None:
+    """--append PCT: load PCT% more readings and runs, rebuild (incremental), then rebuild again
+    with nothing new; print both against the full build."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    last = [
+        r[1]
+        for r in con.sql(
+            "select meter_id, max(epoch_us(measured_at)) from raw.power_readings "
+            "group by meter_id order by meter_id"
+        ).fetchall()
+    ]
+    con.close()
+    n_readings = round(args.readings * args.append / 100)
+    n_runs = round(args.runs * args.append / 100)
+    meters, runs = generate(n_readings, n_runs, args.meters, seed=8, after=last)
+    t_load = load_into(db, meters, runs, append=True)
+    del meters, runs
+    t_inc, per_node_inc = run_dbt(db, args.command, target)
+    t_none, per_node_none = run_dbt(db, args.command, target)
+    err, missing = max_rel_error_vs_exact(db)
+    full, inc, none = (sum(d.values()) for d in (per_node_full, per_node_inc, per_node_none))
+    print()
+    print(f"append {args.append:g}%: {n_readings:,} readings + {n_runs:,} runs "
+          f"(loaded in {t_load:.1f} s), then dbt {args.command} +fct_run_energy again")  # fmt: skip
+    print(f"  rebuild wall                                 {t_inc:10.2f} s"
+          f"   full build {t_full:8.2f} s   ratio {t_inc / t_full:6.3f}")  # fmt: skip
+    print(f"  rebuild models' own execution time (sum)     {inc:10.2f} s"
+          f"   full build {full:8.2f} s   ratio {inc / full:6.3f}")  # fmt: skip
+    for name, secs in sorted(per_node_inc.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"      {name:40s} {secs:8.2f} s   (full {per_node_full.get(name, 0):8.2f} s)")
+    print(f"  no new data: wall {t_none:.2f} s, models' time (sum) {none:.2f} s")
+    print(f"  max rel error dbt vs exact after the append  {err:10.3e}")
+    print(f"  runs without energy in fct_run_energy        {missing:10d}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.energy", description=__doc__.split("\n")[0])
     ap.add_argument("--readings", type=int, default=1_000_000)
@@ -228,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--study-sample", type=int, default=20)
     ap.add_argument("--db", help="DuckDB file to create (default: a temp file, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the DuckDB file")
+    ap.add_argument("--append", type=float, metavar="PCT",
+                    help="then append PCT%% more readings and runs, rebuild incrementally, "
+                         "and compare with the full build")  # fmt: skip
     args = ap.parse_args(argv)
     if args.engine == "spark":
         # Spark beside DuckDB on the same generated data (bench/energy_spark.py)
@@ -308,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  peak RSS: this process {rss_self:,.0f} MB, "
         f"children (dbt + DuckDB) {rss_children:,.0f} MB"
     )
+    if args.append:
+        del tbl, runs_tbl, ref64, exact, exact64, dbt_energy
+        _append(db, args, tmp / "target", t_dbt, per_node)
     if not args.keep and not args.db:
         import shutil
 

@@ -65,12 +65,27 @@ def run_dbt(args: list[str], *, quiet: bool = False, target: str | None = None) 
 
 def run_dbt_build(args: list[str] | None = None, *, quiet: bool = False) -> None:
     """``dbt build`` (models, seeds and tests in DAG order) on the warehouse."""
+    from flopwatt.build_state import plan_build, record_build
     from flopwatt.core.db import connect
     from flopwatt.ingest.loader import ensure_schema
 
     con = connect()
     try:
         ensure_schema(con)  # sources exist even before the first load
+        plan = plan_build(con, list(args or []))  # skip, full refresh or incremental
     finally:
         con.close()
-    run_dbt(["build", *(args or [])], quiet=quiet)
+    if plan.skip:
+        print(
+            "warehouse up to date: no load, project or option change since the last build",
+            file=sys.stderr,
+        )
+        return
+    if plan.full_refresh_reason:
+        print(f"full refresh: {plan.full_refresh_reason}", file=sys.stderr)
+    run_dbt(["build", *plan.args], quiet=quiet)
+    con = connect()
+    try:
+        record_build(con, plan)
+    finally:
+        con.close()
