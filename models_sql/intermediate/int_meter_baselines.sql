@@ -1,10 +1,18 @@
 -- Idle baseline power per meter (W). When the meter has idle runs (phase = 'idle') with data:
 -- their energy over their time with data ('idle_runs'). Else the median power of the readings that
 -- lie outside every run of the meter but within baseline_window_s of one ('outside_runs'); for
--- counters the power is that of the interval after the reading. Meters with neither: no row.
+-- counters the power is that of the interval after the reading. One row per meter with runs
+-- (baseline_power_w null when it has neither).
+-- Incremental (macros/incremental.sql): a build recomputes only the meters whose curve was rewritten
+-- or whose runs changed (count and bounds, n_runs and runs_checksum_us) since the last.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='meter_id',
+) }}
 with
 
-run_bounds as (
+all_run_bounds as (
     select * from {{ ref('int_run_bounds') }}
 ),
 
@@ -12,8 +20,50 @@ run_energy as (
     select * from {{ ref('int_run_energy') }}
 ),
 
-energy_curve as (
+all_energy_curve as (
     select * from {{ ref('int_energy_curve') }}
+),
+
+run_signatures as (
+    select
+        meter_id,
+        count(*) as n_runs,
+        sum(cast(start_us as decimal(38, 0)) + cast(end_us as decimal(38, 0))) as runs_checksum_us
+    from all_run_bounds
+    where meter_id is not null
+    group by meter_id
+),
+
+computed_meters as (
+    select run_signatures.*
+    from run_signatures
+    {%- if is_incremental() %}
+    left join {{ this }} as previous
+        on run_signatures.meter_id = previous.meter_id
+    where
+        previous.meter_id is null
+        or run_signatures.n_runs != previous.n_runs
+        or run_signatures.runs_checksum_us != previous.runs_checksum_us
+        or run_signatures.meter_id in (
+            select meter_id
+            from all_energy_curve
+            where through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+        )
+    {%- endif %}
+),
+
+run_bounds as (
+    select all_run_bounds.*
+    from all_run_bounds
+    inner join computed_meters
+        on all_run_bounds.meter_id = computed_meters.meter_id
+),
+
+energy_curve as (
+    select all_energy_curve.*
+    from all_energy_curve
+    inner join computed_meters
+        on all_energy_curve.meter_id = computed_meters.meter_id
 ),
 
 idle_runs as (
@@ -87,47 +137,29 @@ outside_readings as (
         )
 ),
 
--- The exact median without a median aggregate (which holds every value in memory: 100M readings
--- ran out of it): count each distinct power, accumulate the counts in power order (a grouping and
--- a sort, both of which spill), and read the k-th values off the cumulative counts.
-power_counts as (
-    select
-        meter_id,
-        power_w,
-        count(*) as n_readings
-    from outside_readings
-    group by meter_id, power_w
-),
-
-cumulated_counts as (
-    select
-        meter_id,
-        power_w,
-        sum(n_readings) over (
-            partition by meter_id order by power_w rows between unbounded preceding and current row
-        ) as cum_readings,
-        sum(n_readings) over (partition by meter_id) as total_readings
-    from power_counts
-),
+{{ exact_median_ctes('outside_readings', 'meter_id', 'power_w', 'outside_power') }},
 
 outside_runs as (
-    -- median = mean of the k1-th and k2-th smallest, k1 = floor((n + 1) / 2), k2 = floor(n / 2) + 1
     select
         meter_id,
-        (
-            min(case when cum_readings >= {{ int_div('total_readings + 1', 2) }} then power_w end)
-            + min(case when cum_readings >= {{ int_div('total_readings', 2) }} + 1 then power_w end)
-        ) / 2 as baseline_power_w,
-        max(total_readings) as n_points
-    from cumulated_counts
-    group by meter_id
+        median_value as baseline_power_w,
+        n_values as n_points
+    from outside_power_medians
 )
 
 select
-    coalesce(idle_runs.meter_id, outside_runs.meter_id) as meter_id,
+    computed_meters.meter_id,
     coalesce(idle_runs.baseline_power_w, outside_runs.baseline_power_w) as baseline_power_w,
-    case when idle_runs.meter_id is not null then 'idle_runs' else 'outside_runs' end as baseline_method,
-    coalesce(idle_runs.n_points, outside_runs.n_points) as baseline_points
-from idle_runs
-full outer join outside_runs
-    on idle_runs.meter_id = outside_runs.meter_id
+    case
+        when idle_runs.meter_id is not null then 'idle_runs'
+        when outside_runs.meter_id is not null then 'outside_runs'
+    end as baseline_method,
+    coalesce(idle_runs.n_points, outside_runs.n_points) as baseline_points,
+    computed_meters.n_runs,
+    computed_meters.runs_checksum_us,
+    {{ latest_load_id() }} as through_load_id
+from computed_meters
+left join idle_runs
+    on computed_meters.meter_id = idle_runs.meter_id
+left join outside_runs
+    on computed_meters.meter_id = outside_runs.meter_id

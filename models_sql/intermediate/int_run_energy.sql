@@ -25,9 +25,6 @@ all_energy_curve as (
     select * from {{ ref('int_energy_curve') }}
 ),
 
-curve_blocks as (
-    select * from {{ ref('int_energy_curve') }}
-),
 {%- if is_incremental() %}
 
 previous as (
@@ -93,6 +90,15 @@ energy_curve as (
     left join curve_floors
         on all_energy_curve.meter_id = curve_floors.meter_id
     where all_energy_curve.ts_us >= coalesce(curve_floors.floor_us, all_energy_curve.ts_us)
+    {%- endif %}
+),
+
+curve_blocks as (
+    -- the readings the largest-gap lookup reads (a second scan of the table in a full build)
+    {%- if is_incremental() %}
+    select * from energy_curve
+    {%- else %}
+    select * from {{ ref('int_energy_curve') }}
     {%- endif %}
 ),
 
