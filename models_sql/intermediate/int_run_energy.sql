@@ -95,11 +95,7 @@ energy_curve as (
 
 curve_blocks as (
     -- the readings the largest-gap lookup reads (a second scan of the table in a full build)
-    {%- if is_incremental() %}
-    select * from energy_curve
-    {%- else %}
-    select * from {{ ref('int_energy_curve') }}
-    {%- endif %}
+    select * from {% if is_incremental() %}energy_curve{% else %}{{ ref('int_energy_curve') }}{% endif %}
 ),
 
 clamped as (
