@@ -94,3 +94,13 @@ def test_project_digest_follows_model_files(tmp_path):
     assert build_state.project_sha256(tmp_path) == before
     model.write_text("select 2 as x\n")
     assert build_state.project_sha256(tmp_path) != before
+
+
+def test_flopwatt_build_passes_full_refresh_to_dbt(dbt_calls):
+    from click.testing import CliRunner
+
+    from flopwatt.cli.warehouse import build
+
+    result = CliRunner().invoke(build, ["--full-refresh", "--select", "+fct_run_energy"])
+    assert result.exit_code == 0, result.output
+    assert dbt_calls == [["build", "--full-refresh", "--select", "+fct_run_energy"]]
