@@ -280,6 +280,8 @@ def _append(db: Path, args, target: Path, t_full: float, per_node_full: dict[str
     for name, secs in sorted(per_node_inc.items(), key=lambda kv: -kv[1])[:6]:
         print(f"      {name:40s} {secs:8.2f} s   (full {per_node_full.get(name, 0):8.2f} s)")
     print(f"  no new data: wall {t_none:.2f} s, models' time (sum) {none:.2f} s")
+    for name, secs in sorted(per_node_none.items(), key=lambda kv: -kv[1])[:4]:
+        print(f"      {name:40s} {secs:8.2f} s")
     print(f"  max rel error dbt vs exact after the append  {err:10.3e}")
     print(f"  runs without energy in fct_run_energy        {missing:10d}")
 
