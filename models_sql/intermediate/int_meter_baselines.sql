@@ -160,7 +160,8 @@ outside_runs as (
         outside_medians.n_points,
         supports.support_us,
         case
-            when outside_medians.n_points < {{ energy_var('baseline_min_readings') }}
+            when
+                outside_medians.n_points < {{ energy_var('baseline_min_readings') }}
                 and supports.support_us < {{ baseline_min_us() }}
                 then 'too_few_readings, too_short'
             when outside_medians.n_points < {{ energy_var('baseline_min_readings') }} then 'too_few_readings'

@@ -18,9 +18,9 @@ ranked as (
             order by
                 case when touches_series then 0 else 1 end,
                 case series_provider
-                    {%- for provider in priority %}
-                    when {{ sql_literal(provider) }} then {{ loop.index }}
-                    {%- endfor %}
+                    {% for provider in priority -%}
+                        when {{ sql_literal(provider) }} then {{ loop.index }}
+                    {% endfor -%}
                     else {{ priority | length + 1 }}
                 end,
                 series_provider
