@@ -23,27 +23,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by model_name, coalesce(weights, ''), dataset order by load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['model_name', "coalesce(weights, '')", 'dataset']) }}
 )
 
-select
-    model_name,
-    weights,
-    dataset,
-    top1_acc_pct,
-    top5_acc_pct,
-    top1_err_pct,
-    top5_err_pct,
-    file_size_mb,
-    recipe_url,
-    accuracy_source,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest

@@ -30,23 +30,12 @@ renamed as (
         on source.load_id = loads.load_id
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by zone, from_at, series_provider order by is_forecast asc, load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load(
+        'renamed',
+        partition_by=['zone', 'from_at', 'series_provider'],
+        newest_first=['not is_forecast', 'load_id'],
+    ) }}
 )
 
-select
-    zone,
-    from_at,
-    to_at,
-    g_per_kwh,
-    is_forecast,
-    carbon_source,
-    series_provider,
-    load_id
-from ranked
-where load_rank = 1
+select * from latest

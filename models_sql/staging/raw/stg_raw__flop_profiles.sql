@@ -23,27 +23,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by model_name, coalesce(weights, '') order by load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['model_name', "coalesce(weights, '')"]) }}
 )
 
-select
-    model_name,
-    weights,
-    input_size,
-    macs,
-    macs_counter,
-    macs_thop,
-    params,
-    published_macs,
-    published_params,
-    profile_source,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest
