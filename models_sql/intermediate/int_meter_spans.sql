@@ -1,4 +1,6 @@
--- One row per meter with data: the span of its energy curve (first and last reading) and its zone.
+-- One row per meter with data: the span of its energy curve (first and last reading), its zone and
+-- its sampling: the median interval between readings and the gap limit derived from it
+-- (int_energy_curve; null gap limit: the meter reports changes only, no interval is too long).
 with
 
 energy_curve as (
@@ -15,7 +17,10 @@ spans as (
         min(curve_kind) as curve_kind,
         min(ts_us) as first_us,
         max(ts_us) as last_us,
-        count(*) as readings_count
+        count(*) as readings_count,
+        max(median_interval_us) as median_interval_us,
+        max(gap_limit_us) as gap_limit_us,
+        bool_or(reports_changes_only) as reports_changes_only
     from energy_curve
     group by meter_id
 )
@@ -26,6 +31,9 @@ select
     spans.first_us,
     spans.last_us,
     spans.readings_count,
+    spans.median_interval_us,
+    spans.gap_limit_us,
+    spans.reports_changes_only,
     meters.meter_kind,
     coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone
 from spans
