@@ -52,9 +52,10 @@
       tails    {meter_id: last processed reading (epoch us)} of meters whose new rows all lie after
                it: the curve continues from that reading (recomputed, since its next reading is new);
       offsets  {meter_id: {column: value}}: reading_index - 1, energy_j (as text) and covered_us
-               at that reading. -#}
+               at that reading;
+      limits   {meter_id: gap_limit_us} the continued meters keep (null: reports changes only). -#}
 {% macro energy_curve_increment() -%}
-    {%- set plan = {'rebuild': [], 'tails': {}, 'offsets': {}} -%}
+    {%- set plan = {'rebuild': [], 'tails': {}, 'offsets': {}, 'limits': {}} -%}
     {%- if not execute -%}{{ return(plan) }}{%- endif -%}
     {%- set new_rows -%}
         with
@@ -94,7 +95,8 @@
                 meter_id,
                 min({{ epoch_us('measured_at') }}) as first_new_us,
                 bool_or(point_kind = 'counter') as has_counters,
-                bool_or(point_kind = 'power') as has_power
+                bool_or(point_kind = 'power') as has_power,
+                count(*) as n_new
             from new_points
             group by meter_id
         )
@@ -108,18 +110,70 @@
                 when new_by_meter.first_new_us <= stored.last_us then 'rebuild'
                 else 'tail'
             end as action,
-            stored.last_us
+            stored.last_us,
+            new_by_meter.n_new
         from new_by_meter
         left join stored
             on new_by_meter.meter_id = stored.meter_id
     {%- endset -%}
+    {%- set n_new = {} -%}
     {%- for row in run_query(new_rows) -%}
         {%- if row[1] == 'rebuild' -%}
             {%- do plan['rebuild'].append(row[0]) -%}
         {%- elif row[1] == 'tail' -%}
             {%- do plan['tails'].update({row[0]: row[2]}) -%}
+            {%- do n_new.update({row[0]: row[3]}) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if plan['tails'] -%}
+        {#- A continued meter keeps its gap limit (is_covered of its stored rows depends on it): when
+            it reports changes only, as long as its meters row still says so; else only while the
+            limit is the floor max_gap_s and stays so whatever the new intervals are: at least
+            k2 = floor(n / 2) + 1 stored intervals no longer than max_gap_s / gap_factor, n counting
+            every interval the new points may add, keep the median at or below it. Any other
+            meter is rebuilt. -#}
+        {%- set limits -%}
+            with
+            stored as (
+                select
+                    meter_id,
+                    max(gap_limit_us) as gap_limit_us,
+                    bool_or(reports_changes_only) as reports_changes_only,
+                    count(*) filter (where next_ts_us is not null and not is_gap_marker) as n_intervals,
+                    count(*) filter (
+                        where next_ts_us is not null and not is_gap_marker
+                        and (next_ts_us - ts_us) * {{ energy_var('gap_factor') }} <= {{ max_gap_us() }}
+                    ) as n_short
+                from {{ this }}
+                where meter_id in ({% for m in plan['tails'] %}{{ sql_literal(m) }}{{ ', ' if not loop.last }}{% endfor %})
+                group by meter_id
+            )
+
+            select
+                stored.meter_id,
+                stored.gap_limit_us,
+                stored.reports_changes_only,
+                coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
+                    as reports_changes_only_now,
+                stored.n_intervals,
+                stored.n_short
+            from stored
+            left join {{ ref('stg_raw__meters') }} as meters
+                on stored.meter_id = meters.meter_id
+        {%- endset -%}
+        {%- for row in run_query(limits) -%}
+            {%- set meter_id, limit_us, changes_only, changes_only_now = row[0], row[1], row[2], row[3] -%}
+            {%- set n_upper = row[4] + n_new[meter_id] -%}
+            {%- set keeps = changes_only == changes_only_now and (
+                changes_only or (limit_us == max_gap_us() | float and row[5] >= (n_upper // 2) + 1)) -%}
+            {%- if keeps -%}
+                {%- do plan['limits'].update({meter_id: limit_us}) -%}
+            {%- else -%}
+                {%- do plan['tails'].pop(meter_id) -%}
+                {%- do plan['rebuild'].append(meter_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- if plan['tails'] -%}
         {%- set seeds -%}
             select meter_id, reading_index - 1, cast(energy_j as varchar), covered_us
@@ -167,5 +221,14 @@
         {%- endfor %} else 0 end as {{ column }}
     {%- else -%}
         {{ column }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `when meter_id = ... then <stored gap limit>` for the continued meters of an incremental build. -#}
+{% macro energy_curve_stored_limits(plan) -%}
+    {%- if plan is not none -%}
+        {%- for meter_id, limit_us in plan['limits'].items() %}
+            when meter_id = {{ sql_literal(meter_id) }} then {{ 'cast(null as double)' if limit_us is none else 'cast(' ~ limit_us ~ ' as double)' }}
+        {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

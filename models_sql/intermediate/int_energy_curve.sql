@@ -4,9 +4,14 @@
 -- power readings: zero-order hold (rate = this reading's power, slope = 0; default) or trapezoid
 -- (var energy_integration = trapezoid: power interpolated linearly to the next reading);
 -- counters: the counter with wraps (counter_range_j) and resets (negative steps) undone, spread
--- linearly between two readings. covered_us is the cumulative time in intervals no longer than
--- max_gap_s. energy_j is an exact decimal running sum of the intervals' energies, so differences
--- of far-apart points lose no digits.
+-- linearly between two readings. energy_j is an exact decimal running sum of the intervals'
+-- energies, so differences of far-apart points lose no digits.
+-- Coverage: an interval is covered (is_covered) unless it follows a gap marker or is longer than
+-- the meter's gap limit, gap_limit_us = max(max_gap_s, gap_factor x the meter's median interval
+-- between readings); a meter whose source reports changes only (its source_format is one of the
+-- var changes_only_formats: Home Assistant) has no length limit, since a long interval there is a
+-- value held without change, and only its gap markers are outages. covered_us is the cumulative
+-- covered time.
 -- A meter that has counter readings is integrated from its counters only.
 -- Gap markers (quarantined "gap: ..." rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
 -- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
@@ -19,6 +24,7 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='replace_from',
+    on_schema_change='fail',
     unique_key=['meter_id', 'reading_index'],
 ) }}
 {%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
@@ -45,6 +51,10 @@ quarantined_rows as (
     {%- if plan is not none %}
     where {{ energy_curve_increment_filter(plan) }}
     {%- endif %}
+),
+
+meters as (
+    select * from {{ ref('stg_raw__meters') }}
 ),
 
 gap_markers as (
@@ -174,6 +184,70 @@ segments as (
     select * from counter_segments
 ),
 
+-- The exact median interval per meter (macros/median.sql): intervals from a reading to the next
+-- point, outages (intervals after a gap marker) excluded.
+intervals as (
+    select
+        meter_id,
+        next_ts_us - ts_us as interval_us
+    from segments
+    where next_ts_us is not null and not is_gap_marker
+),
+
+{{ exact_median_ctes('intervals', 'meter_id', 'interval_us', 'interval') }},
+
+median_intervals as (
+    select
+        meter_id,
+        median_value as median_interval_us
+    from interval_medians
+),
+
+meter_sampling as (
+    select
+        segment_meters.meter_id,
+        median_intervals.median_interval_us,
+        coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
+            as reports_changes_only
+    from (select distinct meter_id from segments) as segment_meters
+    left join median_intervals
+        on segment_meters.meter_id = median_intervals.meter_id
+    left join meters
+        on segment_meters.meter_id = meters.meter_id
+),
+
+gap_limits as (
+    select
+        meter_id,
+        median_interval_us,
+        reports_changes_only,
+        case
+            {{- energy_curve_stored_limits(plan) }}
+            when not reports_changes_only
+                then greatest(
+                    cast({{ max_gap_us() }} as double),
+                    coalesce({{ energy_var('gap_factor') }} * median_interval_us, 0)
+                )
+        end as gap_limit_us
+    from meter_sampling
+),
+
+limited as (
+    select
+        segments.*,
+        gap_limits.reports_changes_only,
+        gap_limits.gap_limit_us,
+        coalesce(
+            not segments.is_gap_marker
+            and segments.next_ts_us is not null
+            and (gap_limits.gap_limit_us is null or segments.next_ts_us - segments.ts_us <= gap_limits.gap_limit_us),
+            false
+        ) as is_covered
+    from segments
+    inner join gap_limits
+        on segments.meter_id = gap_limits.meter_id
+),
+
 cumulated as (
     select
         meter_id,
@@ -184,19 +258,16 @@ cumulated as (
         is_gap_marker,
         rate_w,
         slope_w_per_us,
+        reports_changes_only,
+        gap_limit_us,
+        is_covered,
         coalesce(
             sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
         ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
         coalesce(
-            sum(
-                case
-                    when not is_gap_marker and next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us
-                end
-            ) over running, 0
-        ) - coalesce(
-            case when not is_gap_marker and next_ts_us - ts_us <= {{ max_gap_us() }} then next_ts_us - ts_us end, 0
-        ) as covered_us
-    from segments
+            sum(case when is_covered then next_ts_us - ts_us end) over running, 0
+        ) - coalesce(case when is_covered then next_ts_us - ts_us end, 0) as covered_us
+    from limited
     window running as (
         partition by meter_id order by ts_us rows between unbounded preceding and current row
     )
@@ -211,6 +282,9 @@ select
     is_gap_marker,
     rate_w,
     slope_w_per_us,
+    reports_changes_only,
+    gap_limit_us,
+    is_covered,
     {{ energy_curve_offset(plan, 'energy_j') }},
     {{ energy_curve_offset(plan, 'covered_us') }},
     {{ latest_load_id() }} as through_load_id

@@ -2,12 +2,17 @@
 -- their energy over their time with data ('idle_runs'). Else the median power of the readings that
 -- lie outside every run of the meter but within baseline_window_s of one ('outside_runs'); for
 -- counters the power is that of the interval after the reading. One row per meter with runs
--- (baseline_power_w null when it has neither).
+-- (baseline_power_w and baseline_method null when it has neither).
+-- An 'outside_runs' baseline needs support: at least baseline_min_readings readings whose covered
+-- intervals, cut at the next run's start, add up to at least baseline_min_s (baseline_support_s).
+-- Else baseline_power_w is null and baseline_issue says why ('too_few_readings', 'too_short', or
+-- both): one reading at a run's end instant is no baseline. Idle runs are taken as declared.
 -- Incremental (macros/incremental.sql): a build recomputes only the meters whose curve was rewritten
 -- or whose runs changed (count and bounds, n_runs and runs_checksum_us) since the last.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key='meter_id',
 ) }}
 with
@@ -104,7 +109,8 @@ readings as (
     select
         meter_id,
         ts_us,
-        rate_w as power_w
+        rate_w as power_w,
+        case when is_covered then next_ts_us end as covered_until_us
     from energy_curve
     where not is_gap_marker
 ),
@@ -120,41 +126,82 @@ readings_with_runs as (
     ) }}
 ),
 
-outside_readings as (
+readings_between_runs as (
     select
         readings_with_runs.meter_id,
-        readings_with_runs.power_w
+        readings_with_runs.ts_us,
+        readings_with_runs.power_w,
+        readings_with_runs.covered_until_us,
+        readings_with_runs.max_end_us,
+        -- the start of the next run: the first run when none has started yet
+        case
+            when readings_with_runs.max_end_us is null then first_starts.first_start_us
+            else readings_with_runs.next_start_us
+        end as following_start_us
     from readings_with_runs
     inner join first_starts
         on readings_with_runs.meter_id = first_starts.meter_id
+),
+
+outside_readings as (
+    select
+        meter_id,
+        power_w,
+        -- the covered time after the reading, up to the next run's start
+        coalesce(least(covered_until_us, coalesce(following_start_us, covered_until_us)) - ts_us, 0)
+            as support_us
+    from readings_between_runs
     where
         -- not inside a run: no run started yet, or all that started have ended
-        coalesce(readings_with_runs.max_end_us <= readings_with_runs.ts_us, true)
+        coalesce(max_end_us <= ts_us, true)
         and (
-            readings_with_runs.ts_us - readings_with_runs.max_end_us <= {{ baseline_window_us() }}
-            or coalesce(readings_with_runs.next_start_us, first_starts.first_start_us) - readings_with_runs.ts_us
-            <= {{ baseline_window_us() }}
+            ts_us - max_end_us <= {{ baseline_window_us() }}
+            or following_start_us - ts_us <= {{ baseline_window_us() }}
         )
+),
+
+supports as (
+    select
+        meter_id,
+        sum(support_us) as support_us
+    from outside_readings
+    group by meter_id
 ),
 
 {{ exact_median_ctes('outside_readings', 'meter_id', 'power_w', 'outside_power') }},
 
 outside_runs as (
     select
-        meter_id,
-        median_value as baseline_power_w,
-        n_values as n_points
+        outside_power_medians.meter_id,
+        outside_power_medians.median_value as median_power_w,
+        outside_power_medians.n_values as n_points,
+        supports.support_us,
+        case
+            when
+                outside_power_medians.n_values < {{ energy_var('baseline_min_readings') }}
+                and supports.support_us < {{ baseline_min_us() }}
+                then 'too_few_readings, too_short'
+            when outside_power_medians.n_values < {{ energy_var('baseline_min_readings') }} then 'too_few_readings'
+            when supports.support_us < {{ baseline_min_us() }} then 'too_short'
+        end as baseline_issue
     from outside_power_medians
+    inner join supports
+        on outside_power_medians.meter_id = supports.meter_id
 )
 
 select
     computed_meters.meter_id,
-    coalesce(idle_runs.baseline_power_w, outside_runs.baseline_power_w) as baseline_power_w,
+    case
+        when idle_runs.meter_id is not null then idle_runs.baseline_power_w
+        when outside_runs.baseline_issue is null then outside_runs.median_power_w
+    end as baseline_power_w,
     case
         when idle_runs.meter_id is not null then 'idle_runs'
         when outside_runs.meter_id is not null then 'outside_runs'
     end as baseline_method,
     coalesce(idle_runs.n_points, outside_runs.n_points) as baseline_points,
+    case when idle_runs.meter_id is null then outside_runs.support_us / 1e6 end as baseline_support_s,
+    case when idle_runs.meter_id is null then outside_runs.baseline_issue end as baseline_issue,
     computed_meters.n_runs,
     computed_meters.runs_checksum_us,
     {{ latest_load_id() }} as through_load_id

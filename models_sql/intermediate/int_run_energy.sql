@@ -9,6 +9,7 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key='run_id',
 ) }}
 with
@@ -142,7 +143,7 @@ matched as (
         right_ts='ts_us',
         right_columns=[
             'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'energy_j',
-            'covered_us', 'rate_w', 'slope_w_per_us', 'is_gap_marker',
+            'covered_us', 'rate_w', 'slope_w_per_us', 'is_covered',
         ],
     ) }}
 ),
@@ -155,16 +156,9 @@ evaluated as (
         match_ts_us,
         next_ts_us,
         energy_j,
-        case
-            when probe_us > match_ts_us
-                then
-                    (probe_us - match_ts_us) * rate_w / 1e6
-                    + (probe_us - match_ts_us) * (probe_us - match_ts_us) * slope_w_per_us / 2e6
-            else 0
-        end as remainder_j,
+        {{ curve_remainder_j('probe_us', 'match_ts_us', 'rate_w', 'slope_w_per_us') }} as remainder_j,
         covered_us + case
-            when probe_us > match_ts_us and not is_gap_marker and next_ts_us - match_ts_us <= {{ max_gap_us() }}
-                then probe_us - match_ts_us
+            when probe_us > match_ts_us and is_covered then probe_us - match_ts_us
             else 0
         end as covered_at_us
     from matched

@@ -40,7 +40,8 @@ checks as (
         null as load_id,
         sum(case when is_complete then 0 else 1 end) as n_rows,
         count(*) as n_total,
-        'runs with coverage < 1 (gap > max_gap_s, outside the data, or no meter)' as description
+        'runs with coverage < 1 (a gap longer than the meter''s gap_limit_s, an outage, outside the data, '
+        || 'or no meter)' as description
     from run_energy
     union all
     select
@@ -57,6 +58,23 @@ checks as (
         sum(case when meter_source = 'unresolved' then 1 else 0 end) as n_rows,
         count(*) as n_total,
         'runs naming no meter for which none could be chosen' as description
+    from run_energy
+    union all
+    select
+        'runs_without_baseline' as check_name,
+        null as load_id,
+        sum(case when energy_j is not null and baseline_power_w is null then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs with energy but no idle baseline (no idle run, and too few readings or too short a time '
+        || 'outside runs: baseline_issue)' as description
+    from run_energy
+    union all
+    select
+        'runs_negative_net_energy' as check_name,
+        null as load_id,
+        sum(case when net_energy_j < 0 then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs whose energy is below their idle baseline (net_energy_j < 0)' as description
     from run_energy
     union all
     select

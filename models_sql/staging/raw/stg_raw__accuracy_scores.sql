@@ -1,4 +1,5 @@
--- one accuracy row per (model, weights, dataset); percentages of correct top-1 / top-5
+-- one accuracy row per (model, weights, dataset); percentages of correct top-1 / top-5 (a NaN metric
+-- is null: not measured)
 with
 
 source as (
@@ -10,11 +11,11 @@ renamed as (
         model_name,
         weights,
         dataset,
-        top1_acc_pct,
-        top5_acc_pct,
-        100 - top1_acc_pct as top1_err_pct,
-        100 - top5_acc_pct as top5_err_pct,
-        file_size_mb,
+        {{ nan_to_null('top1_acc_pct') }} as top1_acc_pct,
+        {{ nan_to_null('top5_acc_pct') }} as top5_acc_pct,
+        100 - {{ nan_to_null('top1_acc_pct') }} as top1_err_pct,
+        100 - {{ nan_to_null('top5_acc_pct') }} as top5_err_pct,
+        {{ nan_to_null('file_size_mb') }} as file_size_mb,
         recipe_url,
         source as accuracy_source,
         load_id,
@@ -22,27 +23,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by model_name, coalesce(weights, ''), dataset order by load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['model_name', "coalesce(weights, '')", 'dataset']) }}
 )
 
-select
-    model_name,
-    weights,
-    dataset,
-    top1_acc_pct,
-    top5_acc_pct,
-    top1_err_pct,
-    top5_err_pct,
-    file_size_mb,
-    recipe_url,
-    accuracy_source,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest

@@ -17,22 +17,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by zone, data_year, carbon_source order by load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['zone', 'data_year', 'carbon_source']) }}
 )
 
-select
-    zone,
-    zone_name,
-    data_year,
-    g_per_kwh,
-    carbon_source,
-    source_version,
-    load_id
-from ranked
-where load_rank = 1
+select * from latest

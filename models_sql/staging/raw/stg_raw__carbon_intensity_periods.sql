@@ -1,38 +1,41 @@
--- time-resolved grid intensity: one row per (zone, period start, source); actuals beat forecasts
+-- time-resolved grid intensity: one row per (zone, period start, provider); within a provider
+-- actuals beat forecasts, then the most recent load wins. Providers are never spliced together:
+-- series_provider is the load's format (neso, electricitymaps), or for a generic series file
+-- (format carbon-series) the file's source label.
 with
 
 source as (
     select * from {{ source('raw', 'carbon_intensity_series') }}
 ),
 
-renamed as (
-    select
-        upper(zone) as zone,
-        from_at,
-        to_at,
-        g_per_kwh,
-        coalesce(is_forecast, false) as is_forecast,
-        source as carbon_source,
-        load_id
-    from source
+loads as (
+    select * from {{ source('raw', 'loads') }}
 ),
 
-ranked as (
+renamed as (
     select
-        *,
-        row_number() over (
-            partition by zone, from_at order by is_forecast asc, load_id desc
-        ) as load_rank
-    from renamed
+        upper(source.zone) as zone,
+        source.from_at,
+        source.to_at,
+        source.g_per_kwh,
+        coalesce(source.is_forecast, false) as is_forecast,
+        source.source as carbon_source,
+        case
+            when loads.format is null or loads.format = 'carbon-series' then source.source
+            else loads.format
+        end as series_provider,
+        source.load_id
+    from source
+    left join loads
+        on source.load_id = loads.load_id
+),
+
+latest as (
+    {{ latest_load(
+        'renamed',
+        partition_by=['zone', 'from_at', 'series_provider'],
+        newest_first=['not is_forecast', 'load_id'],
+    ) }}
 )
 
-select
-    zone,
-    from_at,
-    to_at,
-    g_per_kwh,
-    is_forecast,
-    carbon_source,
-    load_id
-from ranked
-where load_rank = 1
+select * from latest

@@ -1,4 +1,5 @@
--- one profile per (model, weights); weights is null for profiles loaded from a file without it
+-- one profile per (model, weights); weights is null for profiles loaded from a file without it;
+-- a NaN count is null (not measured)
 with
 
 source as (
@@ -10,11 +11,11 @@ renamed as (
         model_name,
         weights,
         input_size,
-        macs,
+        {{ nan_to_null('macs') }} as macs,
         macs_counter,
-        macs_thop,
+        {{ nan_to_null('macs_thop') }} as macs_thop,
         params,
-        published_macs,
+        {{ nan_to_null('published_macs') }} as published_macs,
         published_params,
         source as profile_source,
         load_id,
@@ -22,27 +23,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by model_name, coalesce(weights, '') order by load_id desc
-        ) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['model_name', "coalesce(weights, '')"]) }}
 )
 
-select
-    model_name,
-    weights,
-    input_size,
-    macs,
-    macs_counter,
-    macs_thop,
-    params,
-    published_macs,
-    published_params,
-    profile_source,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest

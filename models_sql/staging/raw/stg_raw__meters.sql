@@ -17,18 +17,7 @@ renamed as (
 ),
 
 latest as (
-    select
-        *,
-        row_number() over (partition by meter_id order by load_id desc) as registration_rank
-    from renamed
+    {{ latest_load('renamed', partition_by=['meter_id']) }}
 )
 
-select
-    meter_id,
-    meter_kind,
-    zone,
-    source_format,
-    description,
-    load_id
-from latest
-where registration_rank = 1
+select * from latest

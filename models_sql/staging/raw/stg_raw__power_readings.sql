@@ -16,18 +16,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by meter_id, measured_at order by load_id desc) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['meter_id', 'measured_at']) }}
 )
 
-select
-    meter_id,
-    measured_at,
-    power_w,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest

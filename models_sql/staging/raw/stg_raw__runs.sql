@@ -25,29 +25,8 @@ renamed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by run_id order by load_id desc) as load_rank
-    from renamed
+latest as (
+    {{ latest_load('renamed', partition_by=['run_id']) }}
 )
 
-select
-    run_id,
-    model_name,
-    weights,
-    phase,
-    started_at,
-    ended_at,
-    n_inferences,
-    batch_size,
-    meter_id,
-    device,
-    host,
-    torch_threads,
-    measured_energy_j,
-    source_format,
-    load_id,
-    line_number
-from ranked
-where load_rank = 1
+select * from latest
