@@ -20,7 +20,11 @@ meter_spans as (
     select * from {{ ref('int_meter_spans') }}
 ),
 
-energy_curve as (
+all_energy_curve as (
+    select * from {{ ref('int_energy_curve') }}
+),
+
+curve_instants as (
     select * from {{ ref('int_energy_curve') }}
 ),
 
@@ -141,6 +145,42 @@ meter_points as (
             and meter_curves.curve_provider = zone_breakpoints.curve_provider
             and meter_curves.first_us < zone_breakpoints.ts_us
             and meter_curves.last_us > zone_breakpoints.ts_us
+),
+
+point_ranges as (
+    select
+        meter_id,
+        min(ts_us) as first_point_us,
+        max(ts_us) as last_point_us
+    from meter_points
+    group by meter_id
+),
+
+curve_floors as (
+    -- per meter, the latest reading at or before its first point
+    select
+        curve_instants.meter_id,
+        max(curve_instants.ts_us) as floor_us
+    from curve_instants
+    inner join point_ranges
+        on
+            curve_instants.meter_id = point_ranges.meter_id
+            and curve_instants.ts_us <= point_ranges.first_point_us
+    group by curve_instants.meter_id
+),
+
+energy_curve as (
+    -- the readings the points can match (not the whole curve: its sort would cost more than
+    -- everything else here)
+    select all_energy_curve.*
+    from all_energy_curve
+    inner join point_ranges
+        on all_energy_curve.meter_id = point_ranges.meter_id
+    left join curve_floors
+        on all_energy_curve.meter_id = curve_floors.meter_id
+    where
+        all_energy_curve.ts_us >= coalesce(curve_floors.floor_us, all_energy_curve.ts_us)
+        and all_energy_curve.ts_us <= point_ranges.last_point_us
 ),
 
 points_with_energy as (
