@@ -117,8 +117,29 @@
             on new_by_meter.meter_id = stored.meter_id
     {%- endset -%}
     {%- set n_new = {} -%}
+    {#- a meter registered again with a changed change-only rule (its gap limit): rebuilt -#}
+    {%- set reregistered -%}
+        select stored.meter_id
+        from (
+            select
+                meter_id,
+                bool_or(reports_changes_only) as reports_changes_only
+            from {{ this }}
+            group by meter_id
+        ) as stored
+        inner join {{ ref('stg_raw__meters') }} as meters
+            on stored.meter_id = meters.meter_id
+        where
+            meters.load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+            and stored.reports_changes_only
+            != coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
+    {%- endset -%}
+    {%- for row in run_query(reregistered) -%}
+        {%- do plan['rebuild'].append(row[0]) -%}
+    {%- endfor -%}
     {%- for row in run_query(new_rows) -%}
-        {%- if row[1] == 'rebuild' -%}
+        {%- if row[0] in plan['rebuild'] -%}
+        {%- elif row[1] == 'rebuild' -%}
             {%- do plan['rebuild'].append(row[0]) -%}
         {%- elif row[1] == 'tail' -%}
             {%- do plan['tails'].update({row[0]: row[2]}) -%}

@@ -2,7 +2,8 @@
 
 A warehouse grows load by load, as meter logs do: a first export, then appended exports of the
 same meters, late readings inside an already processed span, an overlapping re-export with
-changed values, an outage marker, counters, and runs added after their readings. After each load
+changed values, an outage marker, counters, runs added after their readings, and a meter registered
+again under another source format. After each load
 the warehouse is built incrementally; a copy of it is then rebuilt with ``--full-refresh`` and
 every row of every energy model and mart must agree (numbers to 1e-9 relative).
 
@@ -21,7 +22,7 @@ import numpy as np
 import polars as pl
 import pytest
 from flopwatt.ingest import carbon_series, counters, power, runs
-from flopwatt.ingest.loader import load
+from flopwatt.ingest.loader import Batch, load
 
 from flopwatt.dbt_runner import run_dbt
 
@@ -283,6 +284,26 @@ def grown(tmp_path_factory):
         _build()
         steps["runs"] = _curve_rows_rewritten(db)
         _check_against_full_refresh(db, tmp, "runs")
+
+        # 5. rack-b registered again as a change-only source (no gap limit any more), rapl appended
+        registration = pl.DataFrame(
+            {
+                "meter_id": ["rack-b"],
+                "meter_kind": ["wall"],
+                "zone": ["GBR"],
+                "source_format": ["ha-history"],
+            }
+        )
+        load(Batch("meters", "test", "rack-b again", "sha-rack-b", 1, {"meters": registration}))
+        path, counter_j = _counter_csv(tmp / "c4.csv", 2400, 2600, counter_j, wrap_at=50_000)
+        load(
+            counters.parse(
+                path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=50_000
+            )
+        )
+        _build()
+        steps["meters"] = _curve_rows_rewritten(db)
+        _check_against_full_refresh(db, tmp, "meters")
         yield db, steps
     finally:
         mp.undo()
@@ -321,3 +342,8 @@ def test_late_data_rebuilds_only_that_meter(grown):
 def test_runs_only_load_leaves_the_curve_alone(grown):
     _, steps = grown
     assert steps["runs"] == {}
+
+
+def test_a_changed_registration_rebuilds_that_meter(grown):
+    _, steps = grown
+    assert set(steps["meters"]) == {"rack-b", "rapl"}

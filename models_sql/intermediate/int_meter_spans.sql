@@ -2,14 +2,43 @@
 -- its sampling: the median interval between readings and the gap limit derived from it
 -- (int_energy_curve; null gap limit: the meter reports changes only, no interval is too long).
 -- The median interval is that of the intervals int_energy_curve's gap limit is derived from.
+-- Incremental (macros/incremental.sql): a build recomputes the meters whose curve was rewritten or
+-- whose meters row was loaded again since the last.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='meter_id',
+    on_schema_change='fail',
+) }}
 with
 
-energy_curve as (
+all_energy_curve as (
     select * from {{ ref('int_energy_curve') }}
 ),
 
 meters as (
     select * from {{ ref('stg_raw__meters') }}
+),
+
+computed_meters as (
+    select distinct meter_id
+    from all_energy_curve
+    {%- if is_incremental() %}
+    where
+        through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+        or meter_id in (
+            select meter_id
+            from meters
+            where load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+        )
+    {%- endif %}
+),
+
+energy_curve as (
+    select all_energy_curve.*
+    from all_energy_curve
+    inner join computed_meters
+        on all_energy_curve.meter_id = computed_meters.meter_id
 ),
 
 intervals as (
@@ -45,7 +74,8 @@ select
     spans.gap_limit_us,
     spans.reports_changes_only,
     meters.meter_kind,
-    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone
+    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone,
+    {{ latest_load_id() }} as through_load_id
 from spans
 left join interval_medians
     on spans.meter_id = interval_medians.meter_id
