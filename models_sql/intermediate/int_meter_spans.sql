@@ -1,4 +1,5 @@
--- One row per meter with data: the span of its energy curve (first and last reading) and its zone.
+-- One row per meter with data: the span of its energy curve (first and last reading), its zone and
+-- its host (a meter registered without a host is its own host: host_id = meter_id).
 with
 
 energy_curve as (
@@ -27,7 +28,8 @@ select
     spans.last_us,
     spans.readings_count,
     meters.meter_kind,
-    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone
+    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone,
+    coalesce(meters.host_id, spans.meter_id) as host_id
 from spans
 left join meters
     on spans.meter_id = meters.meter_id

@@ -1,4 +1,4 @@
--- Grid carbon intensity per run (gCO2e/kWh), energy-weighted over the run.
+-- Grid carbon intensity per (run, meter) (gCO2e/kWh), energy-weighted over the run.
 -- Each meter's grid zone (stg_raw__meters.zone, else var default_zone) has an annual value (the
 -- most recent year; within it the latest load) and may have a time-resolved series of periods.
 -- A cumulative carbon curve per meter is built at the series' breakpoints: between two
@@ -201,6 +201,7 @@ probes_matched as (
 per_run as (
     select
         run_id,
+        meter_id,
         sum(
             case when bound = 'end' then 1 else -1 end
             * (co2_g + g_per_kwh * (probe_curve_j - curve_j) / 3.6e6)
@@ -212,12 +213,13 @@ per_run as (
         bool_or(is_series) as touches_series,
         max(series_source) as series_source
     from probes_matched
-    group by run_id
+    group by run_id, meter_id
 ),
 
 runs_zoned as (
     select
         run_energy.run_id,
+        run_energy.meter_id,
         run_energy.energy_j,
         meter_spans.zone,
         latest_annual.annual_g_per_kwh,
@@ -232,6 +234,7 @@ runs_zoned as (
 
 select
     runs_zoned.run_id,
+    runs_zoned.meter_id,
     runs_zoned.zone,
     case
         when per_run.run_id is null then null
@@ -251,4 +254,6 @@ select
     per_run.series_source
 from runs_zoned
 left join per_run
-    on runs_zoned.run_id = per_run.run_id
+    on
+        runs_zoned.run_id = per_run.run_id
+        and runs_zoned.meter_id = per_run.meter_id
