@@ -6,7 +6,8 @@
 -- is_complete = false).
 -- energy_scope: wall | components (more than one kind of component) | gpu_only | cpu_package_only |
 -- dram_only | estimate; null without data. unmetered_components: of cpu_package, dram and (for a
--- run on a GPU) gpu, those no counted meter measured when the total is not a wall meter.
+-- run on a GPU: one with a GPU meter of its own, or a cuda device) gpu, those no counted meter
+-- measured, when the total is not a wall meter.
 -- Profile of a run (profile_choice): 'exact' (the run's weights), else the model's default_weights
 -- row ('default_weights', IMAGENET1K_V1), else its profile loaded without weights ('file_profile'),
 -- else its first other weights ('first_available'); 'no_profile' when dim_models knows the model
@@ -94,7 +95,7 @@ totals as (
         max(case when counted_kind = 'cpu_package' then 1 else 0 end) as has_cpu,
         max(case when counted_kind = 'dram' then 1 else 0 end) as has_dram,
         max(case when counted_kind = 'gpu' then 1 else 0 end) as has_gpu,
-        max(case when meter_kind = 'gpu' then 1 else 0 end) as host_has_gpu,
+        max(case when meter_role = 'component' and meter_kind = 'gpu' then 1 else 0 end) as uses_gpu_meter,
         sum(case when meter_role = 'component' and meter_kind = 'gpu' then energy_j end) as gpu_energy_j,
         sum(case when meter_role = 'component' and meter_kind = 'cpu_package' then energy_j end) as cpu_energy_j,
         sum(case when meter_role = 'component' and meter_kind = 'dram' then energy_j end) as dram_energy_j,
@@ -153,7 +154,7 @@ missing as (
         select
             totals.*,
             case
-                when totals.host_has_gpu = 1 or runs.devices is not null or lower(runs.device) like 'cuda%' then 1
+                when totals.uses_gpu_meter = 1 or lower(runs.device) like 'cuda%' then 1
                 else 0
             end as gpu_run
         from totals
