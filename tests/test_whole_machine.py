@@ -119,3 +119,38 @@ def test_no_run_is_left_unresolved(warehouse):
     unresolved = quality.filter(quality["check_name"] == "runs_unresolved_meter").row(0, named=True)
     without = quality.filter(quality["check_name"] == "runs_without_energy").row(0, named=True)
     assert (unresolved["n_rows"], without["n_rows"], unresolved["n_total"]) == (0, 0, 3)
+
+
+def test_energy_by_component_figure_stacks_each_component_and_the_rest(tmp_path):
+    """Per model: GPU, CPU package and DRAM per inference, and the wall's excess over them."""
+    import polars as pl
+    from flopwatt.plots.data import MartData
+    from flopwatt.plots.figures import add_energy_by_component, component_frame, save_figure
+
+    eff = pl.DataFrame({
+        "model_name": ["resnet18", "vgg11", "alexnet"],
+        "gpu_energy_per_inference_j_mean": [2.0, 6.0, None],
+        "cpu_energy_per_inference_j_mean": [0.5, 1.0, None],
+        "dram_energy_per_inference_j_mean": [0.25, None, None],
+        "wall_energy_per_inference_j_mean": [3.5, None, 9.0],  # alexnet: a wall meter alone
+    })  # fmt: skip
+    data = MartData(efficiency=eff, models=pl.DataFrame({"model_name": [], "gflops": []}))
+    got = {(r["model_name"], r["component"]): r["j_per_inference"]
+           for r in component_frame(data).iter_rows(named=True)}  # fmt: skip
+    # resnet18: 3.5 - (2 + 0.5 + 0.25) = 0.75 J of the rest of the system; vgg11 has no wall
+    assert got == {
+        ("resnet18", "GPU"): 2.0, ("resnet18", "CPU package"): 0.5, ("resnet18", "DRAM"): 0.25,
+        ("resnet18", "rest of system (wall − components)"): 0.75,
+        ("vgg11", "GPU"): 6.0, ("vgg11", "CPU package"): 1.0,
+    }  # fmt: skip
+    figs, notes = [], []
+    add_energy_by_component(data, "meter: gpu", figs, lambda name, why: notes.append(name))
+    assert [f.name for f in figs] == ["energy_by_component"] and not notes
+    png, _ = save_figure(figs[0], tmp_path)
+    assert png.stat().st_size > 10_000
+    # single-meter data (no component columns): the figure is left out with a note
+    figs.clear()
+    wall_only = MartData(efficiency=eff.select("model_name", "wall_energy_per_inference_j_mean"),
+                         models=data.models)  # fmt: skip
+    add_energy_by_component(wall_only, "", figs, lambda name, why: notes.append(name))
+    assert not figs and notes == ["energy_by_component"]
