@@ -1,6 +1,7 @@
 -- One row per run: its total energy by the attribution rule of fct_run_meter_energy (the wall
 -- meter when it spans the run, else the sum of the components the run used), the energy of each
--- component, idle baseline, carbon (the sum over the counted meters, each with its zone's
+-- component, idle baseline (the counted meters' baselines summed, subtracted over the run's data
+-- span, the longest of theirs), carbon (the sum over the counted meters, each with its zone's
 -- intensity), and the model profile the run is attributed to. For a run measured by one meter every
 -- column is that meter's. Runs without a meter or without data are kept (null energy,
 -- is_complete = false).
@@ -76,8 +77,6 @@ totals as (
         sum(case when counted_in_total then baseline_power_w end) as baseline_power_w,
         count(distinct case when counted_in_total then baseline_method end) as n_baseline_methods,
         max(case when counted_in_total then baseline_method end) as baseline_method,
-        sum(case when counted_in_total and net_energy_j is null then 1 else 0 end) as n_without_net,
-        sum(case when counted_in_total then net_energy_j end) as net_energy_j,
         count(distinct case when counted_in_total then zone end) as n_zones,
         max(case when counted_in_total then zone end) as zone,
         sum(case when counted_in_total and energy_j is not null and co2_g is null then 1 else 0 end)
@@ -203,7 +202,6 @@ joined as (
         profiles.gflops,
         case when totals.n_without_baseline = 0 then totals.baseline_power_w end as baseline_power_w,
         case when totals.n_baseline_methods > 1 then 'mixed' else totals.baseline_method end as baseline_method,
-        case when totals.n_without_net = 0 then totals.net_energy_j end as net_energy_j,
         case when totals.n_zones > 1 then 'mixed' else totals.zone end as zone,
         case when totals.n_without_co2 = 0 then totals.co2_g end as co2_g,
         case
@@ -253,7 +251,7 @@ select
     has_overlap,
     baseline_power_w,
     baseline_method,
-    net_energy_j,
+    energy_j - baseline_power_w * data_span_s as net_energy_j,
     zone,
     carbon_intensity_g_per_kwh,
     co2_g,
