@@ -154,3 +154,46 @@ def test_energy_by_component_figure_stacks_each_component_and_the_rest(tmp_path)
                          models=data.models)  # fmt: skip
     add_energy_by_component(wall_only, "", figs, lambda name, why: notes.append(name))
     assert not figs and notes == ["energy_by_component"]
+
+
+def test_ingest_hosts_and_devices(make_file, db_file, tmp_path):
+    """--host on power and counter loads; defaults: one nvidia-smi log (or RAPL dump) is one host
+    named by --meter or the format, any other meter its own host (null); runs' host and devices
+    from their columns, else --host / --devices."""
+    from flopwatt.cli import main
+    from flopwatt.core.db import connect
+
+    plug = make_file("plug.csv", "timestamp,watts\n2024-01-01T00:00:00Z,100\n")
+    ha = make_file("ha.csv", "timestamp,watts,meter_id\n2024-01-01T00:00:00Z,5,sensor.fridge\n")
+    rapl = make_file(
+        "rapl.csv",
+        "timestamp,energy_uj,domain\n2024-01-01T00:00:00Z,100,package-0\n"
+        "2024-01-01T00:00:00Z,50,dram\n",
+    )
+    runs = make_file(
+        "runs.csv",
+        "model,start_time,end_time,host,devices\n"
+        'resnet18,2024-01-01 00:00:01,2024-01-01 00:00:05,lab,"GPU-1, GPU-2"\n'
+        "resnet34,2024-01-01 00:00:06,2024-01-01 00:00:09,,\n",
+    )
+    main(["ingest", "power", str(plug), "--meter", "plug", "--host", "box"])
+    main(["ingest", "power", str(ha)])
+    main(["ingest", "power", "--format", "nvidia-smi", "--tz", "UTC",
+          str(FIXTURES / "nvidia_smi_interleaved_position.csv")])  # fmt: skip
+    main(["ingest", "counters", "--format", "rapl-dump", str(rapl)])
+    main(["ingest", "runs", str(runs), "--tz", "UTC", "--host", "box", "--devices", "0"])
+    con = connect(read_only=True)
+    try:
+        meters = dict(con.execute("select meter_id, host_id from raw.meters").fetchall())
+        got_runs = con.execute(
+            "select model_name, host, devices from raw.runs order by model_name"
+        ).fetchall()
+    finally:
+        con.close()
+    assert meters == {
+        "plug": "box",
+        "sensor.fridge": None,  # its own host
+        "nvidia-smi:gpu0": "nvidia-smi", "nvidia-smi:gpu1": "nvidia-smi",  # one log, one host
+        "rapl:package-0": "rapl-dump", "rapl:dram": "rapl-dump",
+    }  # fmt: skip
+    assert got_runs == [("resnet18", "lab", "GPU-1, GPU-2"), ("resnet34", "box", "0")]
