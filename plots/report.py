@@ -448,13 +448,17 @@ def _provenance(c: ReportContent, generated: str) -> str:
     d = c.data
     parts = []
     if d.runs is not None:
-        cols = [x for x in ("meter_id", "meter_kind") if x in d.runs.columns]
+        cols = [x for x in ("meter_id", "meter_kind") if x in d.runs.columns] + [
+            x for x in ("host_id", "energy_scope")  # several meters per run: the host, the scope
+            if x in d.runs.columns and d.runs[x].null_count() < d.runs.height
+        ]  # fmt: skip
         sensors = d.runs.group_by(cols).agg(
             pl.len().alias("runs"), pl.col("started_at").min().alias("first"),
             pl.col("started_at").max().alias("last"),
         ).sort(cols)  # fmt: skip
         parts.append("<h3>Sensors</h3>" + html_table(sensors, {"meter_id": "meter",
-                     "meter_kind": "kind", "runs": "runs", "first": "first run (UTC)",
+                     "meter_kind": "kind", "host_id": "host", "energy_scope": "scope",
+                     "runs": "runs", "first": "first run (UTC)",
                      "last": "last run (UTC)"}))  # fmt: skip
         ccols = [x for x in ("carbon_source", "carbon_data_year", "carbon_intensity_g_per_kwh")
                  if x in d.runs.columns and d.runs.schema[x] != pl.Null]  # fmt: skip
