@@ -358,6 +358,7 @@ def test_bench_auto_samples_rapl_and_two_gpus_into_one_run_with_four_meters(
     ))  # fmt: skip
     assert per_meter == pytest.approx(expected, rel=1e-9)
     total = sum(expected.values())
+    print(f"four meters: {per_meter}; total {got[0]!r} J, numpy {total!r} J over {got[9]} s")
     assert got[0] == pytest.approx(total, rel=1e-9)
     assert got[1:3] == ("components", None)  # package, dram and the GPUs: nothing unmetered
     gpu = sum(v for k, v in expected.items() if "GPU" in k)
