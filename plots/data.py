@@ -49,6 +49,11 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "carbon_intensity_g_per_kwh",
             "carbon_source",
             "profile_choice",
+            "energy_scope",
+            "gpu_energy_per_inference_j_mean",
+            "cpu_energy_per_inference_j_mean",
+            "dram_energy_per_inference_j_mean",
+            "wall_energy_per_inference_j_mean",
         ),
     ),
     "marts.dim_models": (
@@ -96,6 +101,13 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "carbon_source",
             "carbon_data_year",
             "energy_per_gflop_j",
+            "host_id",
+            "energy_scope",
+            "unmetered_components",
+            "gpu_energy_j",
+            "cpu_energy_j",
+            "dram_energy_j",
+            "wall_energy_j",
         ),
     ),
     "marts.rpt_reference_inference": (
@@ -120,6 +132,9 @@ ORDER_BY = {
 FLOAT_TYPES = {"gflops", "params", "energy_per_inference_j_mean"}
 # preference when choosing a meter kind for a model (wall: what the study measured)
 METER_PREFERENCE = ("wall", "gpu", "cpu_package", "dram", "estimate")
+# the same for the scope of runs' totals (fct_model_efficiency's order; single-meter runs rank as
+# their meter kind above)
+SCOPE_PREFERENCE = ("wall", "components", "gpu_only", "cpu_package_only", "dram_only", "estimate")
 
 
 @dataclass
@@ -242,24 +257,34 @@ def load_marts(
     return data
 
 
-def _pick_meter_kind(runs: pl.DataFrame, efficiency: pl.DataFrame) -> pl.DataFrame:
-    """model_name -> meter_kind: the mart's choice when it made one, else by preference."""
-    rank = {k: i for i, k in enumerate(METER_PREFERENCE)}
+def _scope_column(runs: pl.DataFrame, efficiency: pl.DataFrame) -> tuple[str, tuple[str, ...]]:
+    """Which column tells runs of different scopes apart: energy_scope when the marts have it."""
+    if all("energy_scope" in f.columns and f["energy_scope"].null_count() < f.height
+           for f in (runs, efficiency)):  # fmt: skip
+        return "energy_scope", SCOPE_PREFERENCE
+    return "meter_kind", METER_PREFERENCE
+
+
+def _pick_meter_kind(runs: pl.DataFrame, efficiency: pl.DataFrame, col: str = "meter_kind",
+                     preference: tuple[str, ...] = METER_PREFERENCE) -> pl.DataFrame:  # fmt: skip
+    """model_name -> ``col`` (meter kind or scope): the mart's choice when it made one, else by
+    preference."""
+    rank = {k: i for i, k in enumerate(preference)}
     ranked = (
-        runs.select("model_name", "meter_kind")
+        runs.select("model_name", col)
         .unique()
-        .with_columns(pl.col("meter_kind").replace_strict(rank, default=len(rank)).alias("_rank"))
-        .sort("model_name", "_rank", "meter_kind")
+        .with_columns(pl.col(col).replace_strict(rank, default=len(rank)).alias("_rank"))
+        .sort("model_name", "_rank", col)
         .group_by("model_name", maintain_order=True)
         .first()
-        .select("model_name", "meter_kind")
+        .select("model_name", col)
     )
-    chosen = efficiency.select("model_name", pl.col("meter_kind").alias("_chosen")).unique(
+    chosen = efficiency.select("model_name", pl.col(col).alias("_chosen")).unique(
         "model_name", keep="first"
     )
     return (
         ranked.join(chosen, on="model_name", how="left")
-        .select("model_name", pl.coalesce("_chosen", "meter_kind").alias("meter_kind"))
+        .select("model_name", pl.coalesce("_chosen", col).alias(col))
         .sort("model_name")
     )
 
@@ -280,8 +305,9 @@ def restrict_since(data: MartData, since: date) -> MartData:
         & pl.col("is_complete").fill_null(True)
         & pl.col("energy_per_inference_j").is_not_null()
     )
-    kinds = _pick_meter_kind(usable, data.efficiency)
-    usable = usable.join(kinds, on=["model_name", "meter_kind"], how="semi")
+    col, preference = _scope_column(usable, data.efficiency)
+    kinds = _pick_meter_kind(usable, data.efficiency, col, preference)
+    usable = usable.join(kinds, on=["model_name", col], how="semi")
     counts = runs.group_by("model_name").agg(
         pl.col("run_id").n_unique().alias("n_runs"),
         pl.col("run_id").filter(pl.col("is_complete").fill_null(True)).n_unique()
@@ -289,6 +315,7 @@ def restrict_since(data: MartData, since: date) -> MartData:
     )  # fmt: skip
     agg = usable.group_by("model_name").agg(
         pl.col("meter_kind").first(),
+        *([pl.col("energy_scope").first()] if "energy_scope" in usable.columns else []),
         pl.col("energy_per_inference_j").mean().alias("energy_per_inference_j_mean"),
         pl.col("energy_per_inference_j").std().alias("energy_per_inference_j_std"),
         pl.col("energy_kwh").mean().alias("energy_kwh_mean"),

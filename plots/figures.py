@@ -76,6 +76,9 @@ def provenance_caption(data: MartData) -> str:
     if data.runs is not None and "carbon_data_year" in data.runs.columns:
         years = [str(y) for y in _distinct(data.runs, "carbon_data_year")]
     meter = "meter: " + (", ".join(kinds) if kinds else "unknown")
+    scopes = _distinct(eff, "energy_scope")
+    if scopes and scopes != kinds:
+        meter += f" (total: {', '.join(scopes)})"
     carbon = "carbon: " + (", ".join(sources) if sources else "unknown source")
     if years:
         carbon += f" ({', '.join(years)} data)"
@@ -517,7 +520,90 @@ def build_figures(
         )
     else:
         skip("time_vs_gflops", "no time per inference in the efficiency mart")
+    add_energy_by_component(data, base, figs, skip)
     return figs, notes
+
+
+# mart column -> component, in stacking order (README "Whole-machine energy")
+COMPONENT_COLUMNS = {
+    "gpu_energy_per_inference_j_mean": "GPU",
+    "cpu_energy_per_inference_j_mean": "CPU package",
+    "dram_energy_per_inference_j_mean": "DRAM",
+}
+REST_OF_SYSTEM = "rest of system (wall − components)"
+
+
+def component_frame(data: MartData) -> pl.DataFrame:
+    """Long frame (model_name, component, j_per_inference): each model's mean energy per inference
+    of its GPUs, CPU package and DRAM, and what its wall meter saw beyond them; models whose runs
+    have no component meter are left out."""
+    e = data.efficiency
+    cols = [c for c in (*COMPONENT_COLUMNS, "wall_energy_per_inference_j_mean") if c in e.columns]
+    if not any(c in COMPONENT_COLUMNS for c in cols):
+        return pl.DataFrame(
+            schema={"model_name": pl.String, "component": pl.String, "j_per_inference": pl.Float64}
+        )
+    wide = e.select("model_name", *[pl.col(c).cast(pl.Float64) for c in cols])
+    parts = [c for c in cols if c in COMPONENT_COLUMNS]
+    wide = wide.filter(pl.any_horizontal(pl.col(parts).is_not_null()))
+    if "wall_energy_per_inference_j_mean" in cols:
+        rest = pl.col("wall_energy_per_inference_j_mean") - pl.sum_horizontal(parts)
+        wide = wide.with_columns(pl.when(rest > 0).then(rest).alias(REST_OF_SYSTEM))
+    names = {**COMPONENT_COLUMNS, REST_OF_SYSTEM: REST_OF_SYSTEM}
+    long = wide.unpivot(
+        index="model_name",
+        on=[c for c in (*parts, REST_OF_SYSTEM) if c in wide.columns],
+        variable_name="component",
+        value_name="j_per_inference",
+    )
+    return long.filter(pl.col("j_per_inference").is_not_null()).with_columns(
+        pl.col("component").replace_strict(names, return_dtype=pl.String)
+    )
+
+
+def add_energy_by_component(data: MartData, base: str, figs: list[Figure], skip) -> None:
+    """Stacked bars: each model's energy per inference by component (GPU, CPU package, DRAM, and
+    the rest of the system where a wall meter saw more)."""
+    from plotnine import aes, coord_flip, geom_col, ggplot, labs, scale_fill_manual
+
+    frame = component_frame(data)
+    if frame.is_empty():
+        skip("energy_by_component", "no run was measured by component meters (GPU, RAPL)")
+        return
+    order = (
+        frame.group_by("model_name").agg(pl.col("j_per_inference").sum().alias("total"))
+        .sort("total")["model_name"].to_list()
+    )  # fmt: skip
+    present = set(frame["component"])
+    stack = [c for c in (*COMPONENT_COLUMNS.values(), REST_OF_SYSTEM) if c in present]
+    pdf = frame.to_pandas()
+    pdf["model_name"] = pdf["model_name"].astype("category").cat.set_categories(order)
+    pdf["component"] = pdf["component"].astype("category").cat.set_categories(stack[::-1])
+    colours = dict(zip((*COMPONENT_COLUMNS.values(), REST_OF_SYSTEM),
+                       ("#2b6cb0", "#dd6b20", "#38a169", "#a0aec0"), strict=True))  # fmt: skip
+    plot = (
+        ggplot(pdf, aes("model_name", "j_per_inference", fill="component"))
+        + geom_col(width=0.7)
+        + coord_flip()
+        + scale_fill_manual(values={c: colours[c] for c in stack}, breaks=stack)
+        + labs(
+            title="Energy per inference by component",
+            x="",
+            y=ENERGY_LABEL,
+            fill="",
+            caption=_caption(base, len(order)),
+        )
+        + _theme()
+    )
+    figs.append(
+        Figure(
+            "energy_by_component",
+            "Energy per inference by component",
+            "Mean energy per inference of each model's GPUs, CPU package and DRAM (each meter of "
+            "the host), stacked; where a wall meter saw more, the rest of the system on top.",
+            plot,
+        )
+    )
 
 
 def save_figure(fig: Figure, out_dir: Path) -> tuple[Path, Path]:

@@ -18,7 +18,8 @@ def sensor_options(f):
     for opt in reversed([
         click.option("--sensor", type=click.Choice(SENSOR_CHOICES), default="auto",
                      show_default=True,
-                     help="power source: auto = rapl, else nvml, else the labelled estimate"),
+                     help="power source: auto = every RAPL domain and NVML GPU at once (one "
+                          "meter each), the labelled estimate only when neither exists"),
         click.option("--zone", default=None,
                      help="grid zone of this machine for carbon (ISO 3166 alpha-3, e.g. FRA) "
                           "[default: dbt var default_zone, GBR]"),

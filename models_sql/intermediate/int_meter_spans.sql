@@ -1,6 +1,7 @@
 -- One row per meter with data: the span of its energy curve (first and last reading), its zone and
 -- its sampling: the median interval between readings and the gap limit derived from it
 -- (int_energy_curve; null gap limit: the meter reports changes only, no interval is too long).
+-- and its host (a meter registered without a host is its own host: host_id = meter_id).
 with
 
 energy_curve as (
@@ -35,7 +36,8 @@ select
     spans.gap_limit_us,
     spans.reports_changes_only,
     meters.meter_kind,
-    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone
+    coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone,
+    coalesce(meters.host_id, spans.meter_id) as host_id
 from spans
 left join meters
     on spans.meter_id = meters.meter_id

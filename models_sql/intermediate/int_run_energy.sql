@@ -3,6 +3,7 @@
 -- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
 -- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
 -- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
+-- One row per (run, meter) of int_run_bounds: a run seen by several meters gets each one's energy.
 with
 
 run_bounds as (
@@ -69,6 +70,7 @@ matched as (
 evaluated as (
     select
         run_id,
+        meter_id,
         bound,
         reading_index,
         match_ts_us,
@@ -85,6 +87,7 @@ evaluated as (
 pivoted as (
     select
         run_id,
+        meter_id,
         max(case when bound = 'start' then energy_j end) as start_energy_j,
         max(case when bound = 'start' then remainder_j end) as start_remainder_j,
         max(case when bound = 'start' then covered_at_us end) as start_covered_us,
@@ -97,7 +100,7 @@ pivoted as (
         max(case when bound = 'end' then reading_index end) as end_reading_index,
         max(case when bound = 'end' then match_ts_us end) as end_match_ts_us
     from evaluated
-    group by run_id
+    group by run_id, meter_id
 ),
 
 measured as (
@@ -128,7 +131,9 @@ measured as (
         pivoted.end_match_ts_us as last_in_us
     from clamped
     left join pivoted
-        on clamped.run_id = pivoted.run_id
+        on
+            clamped.run_id = pivoted.run_id
+            and clamped.meter_id = pivoted.meter_id
 ),
 
 gap_lookups as (
@@ -150,6 +155,7 @@ inner_gaps as (
     -- the largest interval between two consecutive readings inside the run
     select
         gap_lookups.run_id,
+        gap_lookups.meter_id,
         max(energy_curve.gap_us) as inner_max_gap_us
     from gap_lookups
     inner join energy_curve
@@ -157,7 +163,7 @@ inner_gaps as (
             gap_lookups.meter_id = energy_curve.meter_id
             and gap_lookups.gap_block = energy_curve.gap_block
     where energy_curve.reading_index between gap_lookups.first_in_index and gap_lookups.last_in_index - 1
-    group by gap_lookups.run_id
+    group by gap_lookups.run_id, gap_lookups.meter_id
 )
 
 select
@@ -185,4 +191,6 @@ select
     end as max_gap_us
 from measured
 left join inner_gaps
-    on measured.run_id = inner_gaps.run_id
+    on
+        measured.run_id = inner_gaps.run_id
+        and measured.meter_id = inner_gaps.meter_id

@@ -1,8 +1,9 @@
 -- One row per (model_name, weights) that has inference runs with energy, the runs attributed to a
 -- profile by fct_run_energy's rule. Statistics are over the model's complete runs (coverage 1)
 -- when it has any, else over all its runs with energy (n_complete_runs = 0 says so), and only over
--- runs of the model's best meter kind (wall > gpu > cpu_package > dram > estimate): energies of
--- different meter kinds are never averaged together.
+-- runs of the model's best energy scope (wall > components > gpu_only > cpu_package_only >
+-- dram_only > estimate, fct_run_energy's total): energies of different scopes are never averaged
+-- together. Per-component means (gpu, cpu_package, dram, wall) are over the same runs.
 with
 
 run_energy as (
@@ -17,14 +18,15 @@ inference_runs as (
     select
         *,
         case when profile_choice = 'none' then weights else weights_resolved end as model_weights,
-        case meter_kind
+        case energy_scope
             when 'wall' then 1
-            when 'gpu' then 2
-            when 'cpu_package' then 3
-            when 'dram' then 4
-            when 'estimate' then 5
-            else 6
-        end as meter_kind_rank
+            when 'components' then 2
+            when 'gpu_only' then 3
+            when 'cpu_package_only' then 4
+            when 'dram_only' then 5
+            when 'estimate' then 6
+            else 7
+        end as scope_rank
     from run_energy
     where phase = 'inference' and energy_j is not null
 ),
@@ -32,7 +34,7 @@ inference_runs as (
 ranked as (
     select
         *,
-        min(meter_kind_rank) over (partition by model_name, model_weights) as best_meter_kind_rank,
+        min(scope_rank) over (partition by model_name, model_weights) as best_scope_rank,
         count(*) over (partition by model_name, model_weights) as n_runs,
         sum(case when is_complete then 1 else 0 end) over (
             partition by model_name, model_weights
@@ -46,7 +48,7 @@ used as (
         sum(case when is_complete then 1 else 0 end) over (partition by model_name, model_weights)
             as n_complete_runs
     from ranked
-    where meter_kind_rank = best_meter_kind_rank
+    where scope_rank = best_scope_rank
 ),
 
 aggregated as (
@@ -57,7 +59,12 @@ aggregated as (
         max(n_runs) as n_runs,
         cast(max(n_complete_runs) as bigint) as n_complete_runs,
         max(meter_kind) as meter_kind,
+        max(energy_scope) as energy_scope,
         avg(energy_per_inference_j) as energy_per_inference_j_mean,
+        avg(gpu_energy_j / n_inferences) as gpu_energy_per_inference_j_mean,
+        avg(cpu_energy_j / n_inferences) as cpu_energy_per_inference_j_mean,
+        avg(dram_energy_j / n_inferences) as dram_energy_per_inference_j_mean,
+        avg(wall_energy_j / n_inferences) as wall_energy_per_inference_j_mean,
         {{ stddev_sample('energy_per_inference_j') }} as energy_per_inference_j_std,
         avg(energy_kwh) as energy_kwh_mean,
         sum(energy_j) / sum(data_span_s) as mean_power_w,
@@ -94,7 +101,12 @@ select
     case when models.gflops > 0 then aggregated.energy_per_inference_j_mean / models.gflops end as j_per_gflop,
     aggregated.carbon_intensity_g_per_kwh,
     aggregated.carbon_source,
-    aggregated.profile_choice
+    aggregated.profile_choice,
+    aggregated.energy_scope,
+    aggregated.gpu_energy_per_inference_j_mean,
+    aggregated.cpu_energy_per_inference_j_mean,
+    aggregated.dram_energy_per_inference_j_mean,
+    aggregated.wall_energy_per_inference_j_mean
 from aggregated
 left join models
     on
