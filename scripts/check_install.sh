@@ -31,6 +31,6 @@ for made in flopwatt.duckdb reports/report.html; do
   [[ -s "$made" ]] || { echo "FAIL: flopwatt run wrote no $made in the current folder" >&2; exit 1; }
 done
 n=$("$scratch/venv/bin/python" -c "import duckdb; print(duckdb.connect('flopwatt.duckdb', \
-  read_only=True).sql('select count(*) from marts.fct_model_efficiency').fetchone()[0])")
+  read_only=True).execute('select count(*) from marts.fct_model_efficiency').fetchall()[0][0])")
 echo "installed package: fct_model_efficiency has $n model row(s)"
 [[ "$n" == 2 ]] || { echo "FAIL: expected 2 model rows" >&2; exit 1; }

@@ -15,8 +15,7 @@ from typing import Any
 from flopwatt.profiling.sensors.base import Sensor, SensorUnavailable
 
 from flopwatt.core.errors import OptionError
-
-CHOICES = ("auto", "rapl", "nvml", "estimate")
+from flopwatt.core.vocab import SENSOR_CHOICES as CHOICES
 
 
 @dataclass
