@@ -2,7 +2,7 @@
 
 A static check (no Spark needed): Jinja and comments are stripped, then each model is searched for
 DuckDB-only (or Spark-only) syntax. A hit names the file and line; move the construct into a
-``macros/engine/`` macro with ``duckdb__`` and ``spark__`` implementations.
+``macros/engine/`` macro with ``default__`` and ``spark__`` implementations in one file.
 """
 
 from __future__ import annotations
@@ -133,3 +133,21 @@ def test_contract_data_types_are_portable():
         "contract data types that do not exist on Spark (use string, bigint, integer, double, "
         "boolean, timestamp, decimal(p, s)):\n" + "\n".join(hits)
     )
+
+
+def test_each_engine_macro_keeps_its_bodies_in_one_file():
+    """Every dispatched macro has its default__ and spark__ bodies next to it, in the same file."""
+    macros = MODELS.parent / "macros"
+    defined: dict[str, Path] = {}
+    for path in sorted(macros.rglob("*.sql")):
+        for name in re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", path.read_text(encoding="utf-8")):
+            defined[name] = path
+    dispatched = [
+        (name, path)
+        for path in sorted(macros.rglob("*.sql"))
+        for name in re.findall(r"adapter\.dispatch\(\s*'(\w+)'", path.read_text(encoding="utf-8"))
+    ]
+    assert dispatched
+    for name, path in dispatched:
+        for impl in (f"default__{name}", f"spark__{name}"):
+            assert defined.get(impl) == path, f"{impl} is not in {path.relative_to(macros.parent)}"
