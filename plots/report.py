@@ -341,7 +341,8 @@ def _efficiency(c: ReportContent) -> str:
         "runs": "runs (complete / all)", "meter_kind": "meter",
         "energy": "energy / inference (J, mean ± std)",
         "time_per_inference_ms_mean": "time / inference (ms)", "mean_power_w": "mean power (W)",
-        "j_per_gflop": "J / GFLOP", "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
+        "energy_per_gflop_j_mean": "J / GFLOP",
+        "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
     }  # fmt: skip
     return (
         '<p class="lead">One row per model, sorted by energy per inference. Energy is the mean '
