@@ -11,9 +11,6 @@ with
 
 daily as (
     select * from {{ daily }}
-    {%- if since is not none %}
-    where {{ since }} is null or run_date >= {{ since }}
-    {%- endif %}
 ),
 
 models as (
@@ -26,6 +23,9 @@ ranked as (
         sum(n_runs) over (partition by model_variant_id) as n_runs_any_meter,
         min(meter_kind_rank) over (partition by model_variant_id) as best_meter_kind_rank
     from daily
+    {%- if since is not none %}
+    where {{ since }} is null or run_date >= {{ since }}
+    {%- endif %}
 ),
 
 best_meter_kind as (

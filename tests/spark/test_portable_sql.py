@@ -68,14 +68,20 @@ def _strip(text: str) -> list[str]:
     return lines
 
 
+def _numbered_lines(root: Path, glob: str, clean=str.splitlines):
+    """(``folder/file:line``, line) for every line of the files ``glob`` matches under ``root``."""
+    for path in sorted(root.rglob(glob)):
+        for no, line in enumerate(clean(path.read_text(encoding="utf-8")), start=1):
+            yield f"{path.relative_to(root.parent)}:{no}", line
+
+
 def find_engine_specific(root: Path = MODELS) -> list[str]:
-    hits = []
-    for path in sorted(root.rglob("*.sql")):
-        for no, line in enumerate(_strip(path.read_text(encoding="utf-8")), start=1):
-            for pattern, why in FORBIDDEN:
-                if re.search(pattern, line, re.I):
-                    hits.append(f"{path.relative_to(root.parent)}:{no}: {line.strip()}  <- {why}")
-    return hits
+    return [
+        f"{where}: {line.strip()}  <- {why}"
+        for where, line in _numbered_lines(root, "*.sql", _strip)
+        for pattern, why in FORBIDDEN
+        if re.search(pattern, line, re.I)
+    ]
 
 
 def test_models_hold_no_engine_specific_sql():
@@ -116,11 +122,10 @@ PORTABLE_TYPES = re.compile(
 
 def find_unportable_contract_types(root: Path = MODELS) -> list[str]:
     hits = []
-    for path in sorted(root.rglob("*.yml")):
-        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            m = re.match(r"\s*-?\s*data_type:\s*['\"]?([^'\"#]+?)['\"]?\s*(#.*)?$", line)
-            if m and not PORTABLE_TYPES.match(m.group(1).strip()):
-                hits.append(f"{path.relative_to(root.parent)}:{no}: data_type {m.group(1).strip()}")
+    for where, line in _numbered_lines(root, "*.yml"):
+        m = re.match(r"\s*-?\s*data_type:\s*['\"]?([^'\"#]+?)['\"]?\s*(#.*)?$", line)
+        if m and not PORTABLE_TYPES.match(m.group(1).strip()):
+            hits.append(f"{where}: data_type {m.group(1).strip()}")
     return hits
 
 
