@@ -103,55 +103,33 @@ model_variants as (
         *,
         {{ model_variant_id('model_name', 'weights') }} as model_variant_id
     from model_keys
-),
-
-joined as (
-    select
-        model_variants.model_variant_id,
-        model_variants.model_name,
-        model_variants.weights,
-        nullif({{ regex_group('model_variants.model_name', '^(wide_resnet|[a-z]+)') }}, '') as family,
-        flop_profiles.input_size,
-        flop_profiles.macs,
-        flop_profiles.macs_thop,
-        flop_profiles.macs_counter,
-        flop_profiles.params,
-        flop_profiles.published_macs,
-        flop_profiles.published_params,
-        flop_profiles.profile_source as macs_source,
-        accuracy_chosen.top1_acc_pct,
-        accuracy_chosen.top5_acc_pct,
-        accuracy_chosen.top1_err_pct,
-        accuracy_chosen.top5_err_pct,
-        accuracy_chosen.accuracy_source
-    from model_variants
-    left join flop_profiles
-        on model_variants.model_variant_id = flop_profiles.model_variant_id
-    left join accuracy_chosen
-        on model_variants.model_variant_id = accuracy_chosen.model_variant_id
 )
 
 select
-    model_variant_id,
-    model_name,
-    weights,
-    family,
-    input_size,
-    macs,
-    macs_thop,
-    macs_counter,
-    2 * macs / 1e9 as gflops,
-    2 * macs_thop / 1e9 as gflops_thop,
-    params,
-    published_macs,
-    published_params,
-    macs_source,
-    top1_acc_pct,
-    top5_acc_pct,
-    top1_err_pct,
-    top5_err_pct,
-    accuracy_source,
+    model_variants.model_variant_id,
+    model_variants.model_name,
+    model_variants.weights,
+    nullif({{ regex_group('model_variants.model_name', '^(wide_resnet|[a-z]+)') }}, '') as family,
+    flop_profiles.input_size,
+    flop_profiles.macs,
+    flop_profiles.macs_thop,
+    flop_profiles.macs_counter,
+    2 * flop_profiles.macs / 1e9 as gflops,
+    2 * flop_profiles.macs_thop / 1e9 as gflops_thop,
+    flop_profiles.params,
+    flop_profiles.published_macs,
+    flop_profiles.published_params,
+    flop_profiles.profile_source as macs_source,
+    accuracy_chosen.top1_acc_pct,
+    accuracy_chosen.top5_acc_pct,
+    accuracy_chosen.top1_err_pct,
+    accuracy_chosen.top5_err_pct,
+    accuracy_chosen.accuracy_source,
     -- training compute: ~3 x forward FLOPs per image x ImageNet-1K train images
-    3 * 2 * macs * 1281167 as flops_per_epoch,
-    3 * 2 * macs * 1281167 / (1e15 * 86400) as pf_days_per_epoch
-from joined
+    3 * 2 * flop_profiles.macs * 1281167 as flops_per_epoch,
+    3 * 2 * flop_profiles.macs * 1281167 / (1e15 * 86400) as pf_days_per_epoch
+from model_variants
+left join flop_profiles
+    on model_variants.model_variant_id = flop_profiles.model_variant_id
+left join accuracy_chosen
+    on model_variants.model_variant_id = accuracy_chosen.model_variant_id
