@@ -48,18 +48,11 @@ class ReportContent:
     seconds: float = 0.0
 
 
-def write_report(
-    out_dir: Path,
-    since: date | None = None,
-    *,
-    con=None,
-    exclude_family: str = "densenet",
-    family: str = "vgg",
-) -> Path:
-    """Read the marts (read-only), fit, draw, export, and write ``out_dir/report.html``."""
+def write_report(out_dir: Path, since: date | None = None, **options) -> Path:
+    """Read the marts (read-only), fit, draw, export, and write ``out_dir/report.html``.
+    ``options``: those of :func:`build_report` (con, exclude_family, family)."""
     out_dir = Path(out_dir)
-    content = build_report(out_dir, since, con=con, exclude_family=exclude_family, family=family)
-    return render_report(out_dir, content)
+    return render_report(out_dir, build_report(out_dir, since, **options))
 
 
 def build_report(
@@ -341,7 +334,8 @@ def _efficiency(c: ReportContent) -> str:
         "runs": "runs (complete / all)", "meter_kind": "meter", "energy_scope": "scope",
         "energy": "energy / inference (J, mean ± std)",
         "time_per_inference_ms_mean": "time / inference (ms)", "mean_power_w": "mean power (W)",
-        "j_per_gflop": "J / GFLOP", "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
+        "energy_per_gflop_j_mean": "J / GFLOP",
+        "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
     }  # fmt: skip
     return (
         '<p class="lead">One row per model, sorted by energy per inference. Energy is the mean '

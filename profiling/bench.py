@@ -44,11 +44,11 @@ from flopwatt.ingest.loader import Batch, sha256_bytes
 from flopwatt.ingest.runs import run_id
 from flopwatt.profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
 
+from flopwatt.core import defaults as d
 from flopwatt.core.defaults import DEFAULT_MODELS
 from flopwatt.core.errors import OptionError
 
 FORMAT = "flopwatt-bench"
-DEFAULT_DURATION_S = 10.0
 IDLE_MODEL_NAME = "idle"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -131,7 +131,11 @@ def gpu_devices(device: str) -> str | None:
     return uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
 
 
-def fixed_input(input_size: int = 224, batch_size: int = 1, image: Path | str | None = None):
+def fixed_input(
+    input_size: int = d.BENCH_INPUT_SIZE,
+    batch_size: int = d.BENCH_BATCH_SIZE,
+    image: Path | str | None = None,
+):
     """The one input every run uses, preprocessed once (see the module docstring)."""
     import torch
     from torchvision.transforms.v2 import functional as F
@@ -223,12 +227,12 @@ def bench_models(
     *,
     inferences: int | None = None,
     duration_s: float | None = None,
-    batch_size: int = 1,
-    warmup: int = 3,
-    interval_ms: float = 100.0,
-    idle_s: float = 3.0,
+    batch_size: int = d.BENCH_BATCH_SIZE,
+    warmup: int = d.BENCH_WARMUP,
+    interval_ms: float = d.BENCH_INTERVAL_MS,
+    idle_s: float = d.BENCH_IDLE_S,
     device: str = "auto",
-    input_size: int = 224,
+    input_size: int = d.BENCH_INPUT_SIZE,
     image: Path | str | None = None,
     builder: Callable[[str], Any] | None = None,
     progress: bool = True,
@@ -241,7 +245,7 @@ def bench_models(
     if inferences is not None and duration_s is not None:
         raise OptionError("give either a number of inferences or a duration, not both")
     if inferences is None and duration_s is None:
-        duration_s = DEFAULT_DURATION_S
+        duration_s = d.BENCH_DURATION_S
     if inferences is not None and inferences < 1:
         raise OptionError(f"inferences must be at least 1, got {inferences}")
     if duration_s is not None and duration_s <= 0:

@@ -125,7 +125,12 @@ def test_energy_by_component_figure_stacks_each_component_and_the_rest(tmp_path)
     """Per model: GPU, CPU package and DRAM per inference, and the wall's excess over them."""
     import polars as pl
     from flopwatt.plots.data import MartData
-    from flopwatt.plots.figures import add_energy_by_component, component_frame, save_figure
+    from flopwatt.plots.figures import (
+        FigureInputs,
+        component_frame,
+        energy_by_component,
+        save_figure,
+    )
 
     eff = pl.DataFrame({
         "model_name": ["resnet18", "vgg11", "alexnet"],
@@ -143,17 +148,17 @@ def test_energy_by_component_figure_stacks_each_component_and_the_rest(tmp_path)
         ("resnet18", "rest of system (wall − components)"): 0.75,
         ("vgg11", "GPU"): 6.0, ("vgg11", "CPU package"): 1.0,
     }  # fmt: skip
-    figs, notes = [], []
-    add_energy_by_component(data, "meter: gpu", figs, lambda name, why: notes.append(name))
-    assert [f.name for f in figs] == ["energy_by_component"] and not notes
+    ins = FigureInputs(data, [], family="vgg", exclude_family="vgg", base="meter: gpu")
+    figs = energy_by_component(ins)
+    assert [f.name for f in figs] == ["energy_by_component"] and not ins.notes
     png, _ = save_figure(figs[0], tmp_path)
     assert png.stat().st_size > 10_000
     # single-meter data (no component columns): the figure is left out with a note
-    figs.clear()
     wall_only = MartData(efficiency=eff.select("model_name", "wall_energy_per_inference_j_mean"),
                          models=data.models)  # fmt: skip
-    add_energy_by_component(wall_only, "", figs, lambda name, why: notes.append(name))
-    assert not figs and notes == ["energy_by_component"]
+    ins = FigureInputs(wall_only, [], family="vgg", exclude_family="vgg")
+    assert energy_by_component(ins) == []
+    assert [n.split(" left out")[0] for n in ins.notes] == ["figure energy_by_component"]
 
 
 def test_ingest_hosts_and_devices(make_file, db_file, tmp_path):

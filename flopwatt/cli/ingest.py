@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 
 from flopwatt.core.errors import FlopwattError, IngestError
+from flopwatt.core.vocab import METER_KINDS, POWER_UNITS
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
 HOST_HELP = (
     "host the meters belong to [default: nvidia-smi and rapl-dump: one host per log, named by "
     "--meter or the format; else each meter is its own host]"
 )
-# meter kinds of raw.meters (as ingest.power.METER_KINDS, without importing polars here)
-METER_KIND = click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"])
+METER_KIND = click.Choice(METER_KINDS)
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
@@ -93,7 +93,7 @@ def ingest() -> None:
 @click.option("--tz", help=TZ_HELP + "; required for nvidia-smi")
 @click.option(
     "--unit",
-    type=click.Choice(["W", "kW"], case_sensitive=False),
+    type=click.Choice(list(POWER_UNITS), case_sensitive=False),
     help="unit of the values (default: the file's unit column, else W)",
 )
 @click.option(

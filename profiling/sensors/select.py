@@ -18,8 +18,7 @@ from flopwatt.profiling.sensors.base import Sensor, SensorUnavailable
 from flopwatt.profiling.sensors.multi import MultiSensor
 
 from flopwatt.core.errors import OptionError
-
-CHOICES = ("auto", "rapl", "nvml", "estimate")
+from flopwatt.core.vocab import SENSOR_CHOICES as CHOICES
 
 
 @dataclass
