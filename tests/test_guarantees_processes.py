@@ -178,12 +178,16 @@ def dbt_child_holding(db: Path, parent: int) -> int:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
-def test_stopping_flopwatt_stops_its_dbt_child(warehouse, sig):
+def test_stopping_flopwatt_stops_its_dbt_child(warehouse, tmp_path, sig):
     before = raw_counts(warehouse)
-    build = start(warehouse, "build")
+    log = tmp_path / "build.log"
+    with log.open("w") as out:  # a file, not a pipe: waiting for flopwatt must not wait for dbt
+        build = subprocess.Popen(
+            flopwatt_cmd("build"), env=cli_env(warehouse), stdout=out, stderr=subprocess.STDOUT
+        )
     child = dbt_child_holding(warehouse, build.pid)
     os.kill(build.pid, sig)
-    build.communicate(timeout=120)
+    build.wait(timeout=120)
     assert build.returncode == -sig
     if sig == signal.SIGTERM:  # flopwatt passed it on and waited for dbt
         assert not alive(child)
