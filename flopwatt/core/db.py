@@ -165,7 +165,7 @@ def _busy(path: Path, writer: bool | None, pids: list[int]) -> DatabaseBusyError
         hint = "an ingest or a dbt build?"
     elif writer is False:
         what = f"is open for reading by another process{who}"
-        hint = "a flopwatt sql, status or report? readers share the file, a writer waits for them"
+        hint = "a flopwatt sql, status or report?"
     else:
         what = f"is in use by another process{who}"
         hint = "an ingest, a dbt build or a reader"
@@ -203,14 +203,14 @@ def warehouse_lock(path: Path | str | None = None, *, exclusive: bool) -> Iterat
         yield
         return
     if held is not None:  # shared here, exclusive wanted: convert, and back afterwards
-        fd = held[0]
-        _take(fd, path, lock, exclusive=True)
-        _HELD[key] = (fd, True)
+        shared_fd = held[0]
+        _take(shared_fd, path, lock, exclusive=True)
+        _HELD[key] = (shared_fd, True)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            _HELD[key] = (fd, False)
+            fcntl.flock(shared_fd, fcntl.LOCK_SH)
+            _HELD[key] = (shared_fd, False)
         return
     fd = _open_lock_file(lock)
     if fd is None:
@@ -271,10 +271,14 @@ def _duckdb_busy(path: Path, exc: duckdb.IOException, read_only: bool) -> Databa
     return _busy(path, writer, pids)
 
 
-def duckdb_config(*, sandbox: bool = False, allow_files: bool = False) -> dict[str, object]:
+#: a DuckDB connection's config, as duckdb.connect types it
+Config = dict[str, str | bool | int | float | list[str]]
+
+
+def duckdb_config(*, sandbox: bool = False, allow_files: bool = False) -> Config:
     """Settings of a connection: the memory cap; for ``sandbox`` (a user's own queries) the
     configuration locked, no extensions, and no file access unless ``allow_files``."""
-    config: dict[str, object] = {"memory_limit": duckdb_memory_limit()}
+    config: Config = {"memory_limit": duckdb_memory_limit()}
     if sandbox:
         config.update(
             enable_external_access=allow_files,
