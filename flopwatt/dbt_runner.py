@@ -99,7 +99,7 @@ def run_child(cmd: list[str], env: dict[str, str]) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = {s: signal.signal(s, forward) for s in FORWARDED_SIGNALS}
     try:
-        rc = proc.wait()
+        rc = _wait(proc)
     except KeyboardInterrupt:
         _stop(proc, grace_s=2.0)
         raise
@@ -112,6 +112,16 @@ def run_child(cmd: list[str], env: dict[str, str]) -> int:
         signal.signal(received[0], signal.SIG_DFL)
         os.kill(os.getpid(), received[0])
     return rc
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    """``proc.wait()`` that lets this process's signal handlers run within 0.1 s: a signal taken
+    by another thread (DuckDB's workers) would leave a blocking wait asleep until dbt ends."""
+    while True:
+        try:
+            return proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _stop(proc: subprocess.Popen, *, grace_s: float) -> None:

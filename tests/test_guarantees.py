@@ -182,6 +182,8 @@ def test_a_path_that_is_not_a_duckdb_database_is_refused(
         assert code == 1 and str(target) in one_line_error(err)
     if before is not None:
         assert target.read_bytes() == before  # the file is left as it was
+    if kind in ("csv", "parquet", "json", "sqlite", "directory"):
+        assert not target.with_name(target.name + ".lock").exists()  # nothing left beside it
 
 
 def test_a_missing_path_becomes_a_new_duckdb_database(tmp_path, make_file, monkeypatch, capsys):

@@ -194,6 +194,7 @@ def test_stopping_flopwatt_stops_its_dbt_child(warehouse, tmp_path, sig):
     else:  # the kernel told dbt (parent-death signal)
         assert wait_for(lambda: not alive(child), timeout=1.5), "dbt outlived flopwatt"
     assert wait_for(lambda: not file_lock_holders(warehouse), timeout=1.5)
+    assert "Finished running" not in log.read_text()  # dbt was stopped, it did not run to its end
     r = flopwatt(warehouse, "build", "--quiet")  # not refused as busy
     assert r.returncode == 0, r.stderr
     assert raw_counts(warehouse) == before  # and nothing was lost or half-written

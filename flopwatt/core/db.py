@@ -50,6 +50,7 @@ __all__ = [
 #: a DuckDB file starts with an 8-byte checksum and then these 4 bytes
 DUCKDB_MAGIC = b"DUCK"
 DUCKDB_MAGIC_OFFSET = 8
+DUCKDB_MIN_MAGIC_END = DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC)
 #: the main header and the two database headers, 4 KiB each: the smallest valid file
 DUCKDB_MIN_SIZE = 3 * 4096
 
@@ -81,9 +82,14 @@ def _kind_of(head: bytes) -> str:
     return "a text file (CSV?)"
 
 
-def check_database_file(path: Path) -> bool:
+def check_database_file(path: Path, *, settled: bool = True) -> bool:
     """True when ``path`` is a DuckDB database, False when nothing is there (a new database);
-    DatabaseFileError for anything else: a directory, an empty, truncated or foreign file."""
+    DatabaseFileError for anything else: a directory, an empty, truncated or foreign file.
+
+    ``settled=False`` (before the lock, so that no lock file is left next to a foreign file)
+    refuses only what no DuckDB writer creating the file at this instant could have left: a
+    folder, or a start that is neither DuckDB's nor zeros. Empty and short files are judged under
+    the lock."""
     hint = "FLOPWATT_DB must name a DuckDB database file (a new one is created where none exists)"
     try:
         st = path.stat()
@@ -100,6 +106,8 @@ def check_database_file(path: Path) -> bool:
             head = f.read(64)
     except OSError as exc:
         raise DatabaseFileError(f"cannot read the warehouse {path}: {exc.strerror}") from exc
+    if not settled and (len(head) < DUCKDB_MIN_MAGIC_END or not any(head[:DUCKDB_MIN_MAGIC_END])):
+        return True
     if not head:
         raise DatabaseFileError(
             f"{path} is an empty file, not a DuckDB database: remove it to start a new warehouse "
@@ -107,7 +115,7 @@ def check_database_file(path: Path) -> bool:
         )
     if head[DUCKDB_MAGIC_OFFSET : DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC)] != DUCKDB_MAGIC:
         raise DatabaseFileError(f"{path} is not a DuckDB database ({_kind_of(head)}); {hint}")
-    if st.st_size < DUCKDB_MIN_SIZE:
+    if settled and st.st_size < DUCKDB_MIN_SIZE:
         raise DatabaseFileError(
             f"{path} is a truncated DuckDB database ({st.st_size} bytes; a valid one has at least "
             f"{DUCKDB_MIN_SIZE}): restore it from a copy"
@@ -317,6 +325,7 @@ def connect(
                 f"cannot create the folder of the warehouse {path.parent}: {exc.strerror}"
             ) from exc
     config = duckdb_config(sandbox=sandbox, allow_files=allow_files)
+    check_database_file(path, settled=False)
     with warehouse_lock(path, exclusive=not read_only):
         if not check_database_file(path) and read_only:
             raise DatabaseMissingError(f"database {path} does not exist yet")
