@@ -235,6 +235,14 @@ def test_a_file_the_user_may_only_read_works_for_report_status_sql(warehouse, tm
     ingest = unprivileged(flopwatt_cmd("ingest", "runs", str(runs)), env)
     line = one_line_error(ingest.stderr)  # a writer is refused, in one line
     assert ingest.returncode == 1 and str(warehouse) in line and "ermission denied" in line
+    Path(f"{warehouse}.lock").unlink()
+    warehouse.parent.chmod(0o555)  # and in a folder the user may not write (no lock file there)
+    try:
+        sql = unprivileged(flopwatt_cmd("sql", "select count(*) as n from raw.runs"), env)
+        assert sql.returncode == 0 and "(1 rows)" in sql.stdout, sql.stderr
+        assert unprivileged(flopwatt_cmd("status"), env).returncode == 0
+    finally:
+        warehouse.parent.chmod(0o755)
 
 
 def test_a_failing_data_test_stops_the_report(warehouse, tmp_path):
