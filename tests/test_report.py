@@ -233,14 +233,14 @@ def test_cli_failing_data_tests_stop_the_report(tmp_path, monkeypatch, capsys):
     from flopwatt.plots import report as plots_report
 
     import flopwatt.dbt_runner
-    from flopwatt.core.errors import FlopwattError
+    from flopwatt.dbt_runner import DbtError
 
     db = make_synthetic_db(tmp_path / "w.duckdb")
     monkeypatch.setenv("FLOPWATT_DB", str(db))
 
     def failing(args, **kw):
         assert args[0] == "test"
-        raise FlopwattError("dbt test failed: some models or data tests did not pass")
+        raise DbtError("dbt test failed: some models or data tests did not pass", 1)
 
     monkeypatch.setattr(flopwatt.dbt_runner, "run_dbt", failing)
     monkeypatch.setattr(plots_report, "write_report", lambda *a, **k: pytest.fail("written"))
