@@ -32,6 +32,7 @@ from flopwatt.ingest.tabular import BOM, Table, read_table
 from flopwatt.ingest.timeparse import to_utc
 
 from flopwatt.core.errors import IngestError, OptionError
+from flopwatt.core.vocab import METER_KINDS
 
 # unit name -> joules per unit
 ENERGY_UNITS = {
@@ -48,7 +49,6 @@ _ALIASES = {
     "wmin": "watt-minutes", "w-min": "watt-minutes", "watt_minutes": "watt-minutes",
 }  # fmt: skip
 FORMATS = ("generic", "rapl-dump", "shelly", "tasmota", "kasa")
-METER_KINDS = ("wall", "cpu_package", "dram", "gpu", "estimate")
 
 
 def unit_factor(unit: str) -> float:

@@ -49,10 +49,10 @@ import polars as pl
 from flopwatt.ingest.loader import Batch
 
 from flopwatt.core.errors import IngestError, OptionError
+from flopwatt.core.vocab import GAP_STATES
+from flopwatt.core.vocab import POWER_UNIT_FACTORS as UNIT_FACTORS
 
 DEFAULT_PATH = "home-assistant_v2.db"
-GAP_STATES = ("unavailable", "unknown", "")
-UNIT_FACTORS = {"w": 1.0, "kw": 1000.0, "mw": 1e-3}
 # first schema version of each generation (homeassistant/components/recorder/migration.py)
 SCHEMA_TS = 31  # 2023.2: last_updated_ts / last_changed_ts
 SCHEMA_STATES_META = 38  # 2023.4: states_meta

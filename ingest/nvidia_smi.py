@@ -29,12 +29,12 @@ from flopwatt.ingest.tabular import read_table
 from flopwatt.ingest.timeparse import check_tz, to_utc
 
 from flopwatt.core.errors import IngestError, OptionError
+from flopwatt.core.vocab import POWER_UNIT_FACTORS as UNIT_FACTORS
 
 POWER_COLUMNS = ("power.draw", "power.draw.instant", "power.draw.average")
 IDENTITY_COLUMNS = ("uuid", "pci.bus_id", "index")
 STATIC_COLUMNS = ("name", "serial", "memory.total", "vbios_version", "pci.device_id")
 MISSING = {"[n/a]", "n/a", "[not supported]", "[unknown error]", "[gpu is lost]", ""}
-UNIT_FACTORS = {"w": 1.0, "mw": 1e-3, "kw": 1e3}
 _VALUE = r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)$"
 
 

@@ -11,10 +11,7 @@ from flopwatt.ingest.tabular import Table, first_reason, numeric, read_table
 from flopwatt.ingest.timeparse import to_utc
 
 from flopwatt.core.errors import IngestError, OptionError
-
-BAD_STATES = ("unavailable", "unknown", "none", "nan", "")
-UNIT_FACTORS = {"w": 1.0, "kw": 1000.0, "mw": 1e-3}  # "mW" after lower-casing: milliwatts
-METER_KINDS = ("wall", "cpu_package", "dram", "gpu", "estimate")
+from flopwatt.core.vocab import GAP_STATES, METER_KINDS, POWER_UNIT_FACTORS
 
 # format name -> (timestamp column, value column, meter column or None, unit column or None)
 LAYOUTS = {
@@ -39,9 +36,9 @@ def _unit_factor(unit: str | None) -> float:
     if unit is None:
         return 1.0
     key = unit.strip().lower()
-    if key not in UNIT_FACTORS:
+    if key not in POWER_UNIT_FACTORS:
         raise OptionError(f"unknown power unit {unit!r}: use W or kW")
-    return UNIT_FACTORS[key]
+    return POWER_UNIT_FACTORS[key]
 
 
 def parse(
@@ -92,7 +89,7 @@ def _readings(table: Table, fmt: str, *, meter, tz, unit, meter_kind, zone) -> B
         )
     f = f.with_columns(meter_expr.alias("meter_id"))
     value, value_reason = numeric(value_col, "power")
-    is_gap = pl.col(value_col).is_null() | pl.col(value_col).str.to_lowercase().is_in(BAD_STATES)
+    is_gap = pl.col(value_col).is_null() | pl.col(value_col).str.to_lowercase().is_in(GAP_STATES)
     # a gap keeps its meter and instant in the quarantine so the energy model ends the held
     # reading there instead of holding it across the outage
     state_reason = pl.when(is_gap).then(
@@ -104,7 +101,7 @@ def _readings(table: Table, fmt: str, *, meter, tz, unit, meter_kind, zone) -> B
             pl.col(unit_col)
             .str.strip_chars()
             .str.to_lowercase()
-            .replace_strict(UNIT_FACTORS, default=None, return_dtype=pl.Float64)
+            .replace_strict(POWER_UNIT_FACTORS, default=None, return_dtype=pl.Float64)
         )
         factor = pl.when(u == "").then(pl.lit(1.0)).otherwise(factor)
         unit_reason = pl.when(factor.is_null()).then(

@@ -1,5 +1,6 @@
 """Run intervals (``model,start_time,end_time`` plus optional ``n_inferences, batch_size, meter_id,
-weights, phase``) like the reference study's ``pm.csv``. Naive local times need ``--tz``."""
+weights, phase, host, devices``) like the reference study's ``pm.csv``. Naive local times need
+``--tz``."""
 
 from __future__ import annotations
 
@@ -111,6 +112,13 @@ def parse(
     )
     f = f.with_columns(reason.alias("reason"))
     good = f.filter(pl.col("reason").is_null())
+    # the run's host and devices (README "Whole-machine energy"), when the file names them
+    named = [
+        (
+            pl.when(pl.col(c) != "").then(pl.col(c)) if c in f.columns else pl.lit(None, pl.String)
+        ).alias(c)
+        for c in ("host", "devices")
+    ]
     runs = good.select(
         pl.col("line").alias("line_number"),
         run_id_expr().alias("run_id"),
@@ -122,6 +130,7 @@ def parse(
         "n_inferences",
         "batch_size",
         "meter_id",
+        *named,
         pl.lit("runs-csv").alias("source_format"),
     )
     return table.batch(

@@ -125,3 +125,9 @@ create table if not exists raw.carbon_intensity_series (
 -- holding the last value across the gap. Null for every other quarantined row.
 alter table raw.quarantine add column if not exists meter_id varchar;
 alter table raw.quarantine add column if not exists measured_at timestamp;
+
+-- Hosts (issue 14): every meter belongs to a host (null = the meter is its own host); a run names
+-- its host in raw.runs.host and may name the devices it used (comma-separated GPU uuids, indices
+-- or meter ids, like CUDA_VISIBLE_DEVICES).
+alter table raw.meters add column if not exists host_id varchar;
+alter table raw.runs add column if not exists devices varchar;

@@ -14,6 +14,10 @@
     {{ return('incremental') }}
 {%- endmacro %}
 
+{% macro spark__incremental_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
 {#- The latest load of the warehouse (0 before the first). -#}
 {% macro latest_load_id() -%}
     (select coalesce(max(load_id), 0) from {{ ref('stg_raw__loads') }})

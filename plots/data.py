@@ -4,9 +4,9 @@ Columns are read by name. A missing *required* column stops with an error naming
 the column; a missing *optional* table or column becomes a null column and a note the report
 shows, so that a mart that lands slightly different still gives a report that says what it lacks.
 
-With ``since``, runs started before that date are left out and the per-model efficiency is
-recomputed from the remaining runs (same rules as ``fct_model_efficiency``: complete inference
-runs of the model's chosen meter kind).
+With ``since``, runs started before that date are left out and the per-model efficiency is read
+from ``marts.rpt_model_efficiency_since``: the SQL of ``fct_model_efficiency`` over the days since
+then (the same sums, the same rules; see :func:`restrict_since`).
 """
 
 from __future__ import annotations
@@ -45,10 +45,15 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "mean_power_w",
             "time_per_inference_ms_mean",
             "co2_g_per_1000_inferences",
-            "j_per_gflop",
+            "energy_per_gflop_j_mean",
             "carbon_intensity_g_per_kwh",
             "carbon_source",
             "profile_choice",
+            "energy_scope",
+            "gpu_energy_per_inference_j_mean",
+            "cpu_energy_per_inference_j_mean",
+            "dram_energy_per_inference_j_mean",
+            "wall_energy_per_inference_j_mean",
         ),
     ),
     "marts.dim_models": (
@@ -96,6 +101,13 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "carbon_source",
             "carbon_data_year",
             "energy_per_gflop_j",
+            "host_id",
+            "energy_scope",
+            "unmetered_components",
+            "gpu_energy_j",
+            "cpu_energy_j",
+            "dram_energy_j",
+            "wall_energy_j",
         ),
     ),
     "marts.rpt_reference_inference": (
@@ -118,8 +130,8 @@ ORDER_BY = {
     "staging.stg_raw__loads": ("load_id",),
 }
 FLOAT_TYPES = {"gflops", "params", "energy_per_inference_j_mean"}
-# preference when choosing a meter kind for a model (wall: what the study measured)
-METER_PREFERENCE = ("wall", "gpu", "cpu_package", "dram", "estimate")
+# fct_model_efficiency over the runs since the session variable flopwatt_since (report --since)
+SINCE_VIEW = "marts.rpt_model_efficiency_since"
 
 
 @dataclass
@@ -169,9 +181,14 @@ def read_table(
     table: str,
     existing: dict[str, list[str]],
     notes: list[str],
+    *,
+    source: str | None = None,
 ) -> pl.DataFrame | None:
-    """Read one table by column name; None (and a note) when an optional table is missing."""
+    """Read one table by column name; None (and a note) when an optional table is missing.
+    ``source``: read that relation instead, with the columns ``TABLES`` gives for ``table``."""
     required, optional = TABLES[table]
+    if source is not None:
+        existing = {**existing, table: existing[source]}
     if table not in existing:
         if table in REQUIRED_TABLES:
             raise MartError(
@@ -194,7 +211,7 @@ def read_table(
     else:
         cols, absent = list(have), []
     order = [c for c in ORDER_BY.get(table, ()) if c in have]
-    sql = f"select {', '.join(_quote(c) for c in cols)} from {table}"
+    sql = f"select {', '.join(_quote(c) for c in cols)} from {source or table}"
     if order:
         sql += " order by " + ", ".join(f"{_quote(c)} nulls first" for c in order)
     frame = con.sql(sql).pl()
@@ -222,110 +239,60 @@ def load_marts(
         db_file = con.execute(
             "select path from duckdb_databases() where database_name = current_database()"
         ).fetchone()
+        data = MartData(
+            efficiency=frames["marts.fct_model_efficiency"],
+            models=frames["marts.dim_models"],
+            runs=frames["marts.fct_run_energy"],
+            reference=frames["marts.rpt_reference_inference"],
+            data_quality=frames["marts.fct_data_quality"],
+            quarantined=frames["staging.stg_raw__quarantined_rows"],
+            loads=frames["staging.stg_raw__loads"],
+            notes=notes,
+            db_path=str(Path(db_file[0])) if db_file and db_file[0] else "",
+            since=since,
+        )
+        if since is not None:
+            data = restrict_since(con, data, since, existing)
     finally:
         if own:
             con.close()
-    data = MartData(
-        efficiency=frames["marts.fct_model_efficiency"],
-        models=frames["marts.dim_models"],
-        runs=frames["marts.fct_run_energy"],
-        reference=frames["marts.rpt_reference_inference"],
-        data_quality=frames["marts.fct_data_quality"],
-        quarantined=frames["staging.stg_raw__quarantined_rows"],
-        loads=frames["staging.stg_raw__loads"],
-        notes=notes,
-        db_path=str(Path(db_file[0])) if db_file and db_file[0] else "",
-        since=since,
-    )
-    if since is not None:
-        data = restrict_since(data, since)
     return data
 
 
-def _pick_meter_kind(runs: pl.DataFrame, efficiency: pl.DataFrame) -> pl.DataFrame:
-    """model_name -> meter_kind: the mart's choice when it made one, else by preference."""
-    rank = {k: i for i, k in enumerate(METER_PREFERENCE)}
-    ranked = (
-        runs.select("model_name", "meter_kind")
-        .unique()
-        .with_columns(pl.col("meter_kind").replace_strict(rank, default=len(rank)).alias("_rank"))
-        .sort("model_name", "_rank", "meter_kind")
-        .group_by("model_name", maintain_order=True)
-        .first()
-        .select("model_name", "meter_kind")
-    )
-    chosen = efficiency.select("model_name", pl.col("meter_kind").alias("_chosen")).unique(
-        "model_name", keep="first"
-    )
-    return (
-        ranked.join(chosen, on="model_name", how="left")
-        .select("model_name", pl.coalesce("_chosen", "meter_kind").alias("meter_kind"))
-        .sort("model_name")
-    )
+def restrict_since(
+    con: duckdb.DuckDBPyConnection,
+    data: MartData,
+    since: date,
+    existing: dict[str, list[str]],
+) -> MartData:
+    """Runs started on or after ``since``, and the per-model efficiency over them.
 
-
-def restrict_since(data: MartData, since: date) -> MartData:
-    """Keep runs started on or after ``since`` and recompute the per-model efficiency from them."""
-    if data.runs is None:
+    The efficiency comes from ``marts.rpt_model_efficiency_since``, the view that divides the
+    additive day rows of ``fct_model_efficiency_daily`` with the SQL of ``fct_model_efficiency``
+    itself (macros/model_efficiency.sql), filtered by the session variable ``flopwatt_since``.
+    """
+    if data.runs is not None:
+        start = datetime(since.year, since.month, since.day)
+        data.runs = data.runs.filter(pl.col("started_at") >= start)
+    if SINCE_VIEW not in existing:
         data.notes.append(
-            f"--since {since}: marts.fct_run_energy is missing, so the efficiency table is "
-            "shown unfiltered"
+            f"--since {since}: {SINCE_VIEW} is missing (run `flopwatt build`), so the "
+            "efficiency table is shown unfiltered"
         )
         return data
-    start = datetime(since.year, since.month, since.day)
-    runs = data.runs.filter(pl.col("started_at") >= start)
-    data.runs = runs
-    usable = runs.filter(
-        (pl.col("phase").fill_null("inference") == "inference")
-        & pl.col("is_complete").fill_null(True)
-        & pl.col("energy_per_inference_j").is_not_null()
-    )
-    kinds = _pick_meter_kind(usable, data.efficiency)
-    usable = usable.join(kinds, on=["model_name", "meter_kind"], how="semi")
-    counts = runs.group_by("model_name").agg(
-        pl.col("run_id").n_unique().alias("n_runs"),
-        pl.col("run_id").filter(pl.col("is_complete").fill_null(True)).n_unique()
-        .alias("n_complete_runs"),
-    )  # fmt: skip
-    agg = usable.group_by("model_name").agg(
-        pl.col("meter_kind").first(),
-        pl.col("energy_per_inference_j").mean().alias("energy_per_inference_j_mean"),
-        pl.col("energy_per_inference_j").std().alias("energy_per_inference_j_std"),
-        pl.col("energy_kwh").mean().alias("energy_kwh_mean"),
-        pl.col("mean_power_w").mean(),
-        pl.col("time_per_inference_ms").mean().alias("time_per_inference_ms_mean"),
-        (pl.col("co2_g").sum() / pl.col("n_inferences").sum() * 1000).alias(
-            "co2_g_per_1000_inferences"
-        ),
-        pl.col("carbon_intensity_g_per_kwh").mean(),
-        pl.col("carbon_source").drop_nulls().sort().first(),
-    )
-    model_cols = [
-        c
-        for c in ("model_name", "weights", "family", "gflops", "params", "top1_acc_pct",
-                  "top5_acc_pct", "top1_err_pct", "top5_err_pct")
-        if c in data.models.columns
-    ]  # fmt: skip
-    models = data.models.select(model_cols).unique("model_name", keep="first")
-    eff = (
-        agg.join(counts, on="model_name", how="left")
-        .join(models, on="model_name", how="left")
-        .with_columns(
-            (pl.col("energy_per_inference_j_mean") / pl.col("gflops")).alias("j_per_gflop"),
-            pl.lit(f"runs since {since.isoformat()}").alias("profile_choice"),
+    con.execute(f"set variable flopwatt_since = date '{since.isoformat()}'")
+    try:
+        data.efficiency = read_table(
+            con, "marts.fct_model_efficiency", existing, [], source=SINCE_VIEW
         )
-        .sort("model_name")
-    )
-    keep = [c for c in data.efficiency.columns if c in eff.columns]
-    data.efficiency = eff.select(keep).with_columns(
-        pl.col(c).cast(data.efficiency.schema[c]) for c in keep
-    )
+    finally:
+        con.execute("reset variable flopwatt_since")
+    runs = "" if data.runs is None else f"{data.runs.height} run row(s) started on or after it; "
     data.notes.append(
-        f"--since {since}: {runs.height} run row(s) started on or after {since}; "
-        f"per-model efficiency recomputed from them ({data.efficiency.height} model(s))"
+        f"--since {since}: {runs}per-model efficiency over the runs since then "
+        f"({data.efficiency.height} model(s))"
     )
-    if data.reference is not None:
-        data.reference = None  # the reference-shaped table is rebuilt from the filtered runs
+    data.reference = None  # the reference-shaped table is rebuilt from the filtered efficiency
     return data
 
 

@@ -10,7 +10,9 @@ plotnine is imported inside the functions so that importing this module stays ch
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +78,9 @@ def provenance_caption(data: MartData) -> str:
     if data.runs is not None and "carbon_data_year" in data.runs.columns:
         years = [str(y) for y in _distinct(data.runs, "carbon_data_year")]
     meter = "meter: " + (", ".join(kinds) if kinds else "unknown")
+    scopes = _distinct(eff, "energy_scope")
+    if scopes and scopes != kinds:
+        meter += f" (total: {', '.join(scopes)})"
     carbon = "carbon: " + (", ".join(sources) if sources else "unknown source")
     if years:
         carbon += f" ({', '.join(years)} data)"
@@ -229,6 +234,373 @@ def pareto_front(frame: pl.DataFrame, cost: str, benefit: str) -> pl.DataFrame:
     return f.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
+@dataclass
+class FigureInputs:
+    """What every figure function reads: the marts, the fits, the provenance caption, the frames
+    of models with accuracy (``acc``) and with energy (``en``); the notes of left-out figures."""
+
+    data: MartData
+    fits: list[FitResult]
+    family: str
+    exclude_family: str
+    base: str = ""
+    acc: pl.DataFrame = field(default_factory=pl.DataFrame)
+    en: pl.DataFrame = field(default_factory=pl.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+    def skip(self, name: str, why: str) -> list[Figure]:
+        self.notes.append(f"figure {name} left out: {why}")
+        return []
+
+    def accuracy_caption(self) -> str:
+        n_missing = self.data.models.filter(pl.col("top1_err_pct").is_null()).height
+        extra = f"{n_missing} profiled model(s) without accuracy not shown" if n_missing else ""
+        return _caption("accuracy: ImageNet-1K validation", self.acc.height, extra)
+
+
+# 1-3: accuracy against compute (the notebook's first three figures)
+def error_vs_gflops(ins: FigureInputs, k: int) -> list[Figure]:
+    """Top-``k`` error against GFLOPs; the note for the three accuracy figures comes with k = 1."""
+    if ins.acc.height < 2:
+        if k == 1:
+            why = "fewer than 2 models have both FLOPs and accuracy"
+            ins.skip("top1/top5 error vs GFLOPs", why)
+        return []
+    fit = _fit(ins.fits, f"top{k}_err_vs_gflops")
+    plot = _scatter(
+        ins.acc,
+        "gflops",
+        f"top{k}_err_pct",
+        title=f"GFLOPs vs top-{k} error",
+        subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
+        xlab=GFLOPS_LABEL,
+        ylab=f"Top-{k} error (%)",
+        caption=ins.accuracy_caption(),
+    )
+    description = (
+        f"Top-{k} error of every profiled model with an accuracy record against its "
+        "forward-pass compute."
+    )
+    return [Figure(f"top{k}_error_vs_gflops", f"GFLOPs vs top-{k} error", description, plot)]
+
+
+def top5_error_vs_log_flops(ins: FigureInputs) -> list[Figure]:
+    if ins.acc.height < 2:
+        return []
+    fit = _fit(ins.fits, "top5_err_vs_log10_flops")
+    plot = _scatter(
+        ins.acc.with_columns((pl.col("gflops") * 1e9).alias("flops")),
+        "flops",
+        "top5_err_pct",
+        title="FLOPs vs top-5 error (log scale)",
+        subtitle=("fit on log10 FLOPs: " + _fit_text(fit, " %/decade", " %")) if fit else None,
+        xlab="Forward-pass compute (FLOPs, log scale)",
+        ylab="Top-5 error (%)",
+        caption=ins.accuracy_caption(),
+        logx=True,
+    )
+    description = "Top-5 error against compute on a logarithmic axis; the fit uses log10 FLOPs."
+    title = "FLOPs (log scale) vs top-5 error"
+    return [Figure("top5_error_vs_log_flops", title, description, plot)]
+
+
+# 4: top-5 error within one family (the notebook: VGG)
+def family_top5_error(ins: FigureInputs) -> list[Figure]:
+    family = ins.family
+    fam = ins.acc.filter(pl.col("family").str.to_lowercase() == family.lower())
+    if fam.height < 2:
+        return ins.skip(f"{family}_top5_error", f"fewer than 2 {family} models with accuracy")
+    fit = _fit(ins.fits, f"top5_err_vs_gflops_family_{family.lower()}")
+    plot = _scatter(
+        fam,
+        "gflops",
+        "top5_err_pct",
+        title=f"Top-5 error for {family} models",
+        subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
+        xlab=GFLOPS_LABEL,
+        ylab="Top-5 error (%)",
+        caption=_caption(ins.base, fam.height),
+        fit=fit,
+        color_by_family=False,
+    )
+    description = f"Within one architecture ({family}) error falls steadily with compute."
+    title = f"Top-5 error for {family} architectures"
+    return [Figure(f"{family.lower()}_top5_error", title, description, plot)]
+
+
+# 5: energy vs GFLOPs, coloured by top-5 accuracy
+def energy_vs_gflops(ins: FigureInputs) -> list[Figure]:
+    from plotnine import aes, geom_point, ggplot, labs, scale_color_cmap
+
+    cap = _caption(ins.base, ins.en.height, "energy: mean over complete inference runs")
+    plot = (
+        ggplot(_with_family(ins.en).to_pandas(), aes("gflops", ENERGY_Y))
+        + geom_point(aes(color="top5_acc_pct"), size=3)
+        + _labels()
+        + scale_color_cmap("viridis", name="Top-5 accuracy (%)", na_value="#b0b0b0")
+        + _xpad()
+        + _ypad()
+        + labs(x=GFLOPS_LABEL, y=ENERGY_LABEL, title="GFLOPs vs energy per inference", caption=cap)
+        + _theme()
+    )
+    description = (
+        "Measured energy per inference against compute; colour is top-5 accuracy (grey: no "
+        "accuracy record)."
+    )
+    return [Figure("energy_vs_gflops", "GFLOPs vs energy per inference", description, plot)]
+
+
+# 6-8: fitted lines (all, without one family, within one family)
+def energy_fit(ins: FigureInputs, subset: str) -> list[Figure]:
+    """``subset``: "all", "without" (without ``exclude_family``) or "family" (``family`` only)."""
+    en, ex, fam = ins.en, ins.exclude_family.lower(), ins.family.lower()
+    fit_name, fname, what, frame = {
+        "all": ("energy_vs_gflops_all", "energy_fit_all", "all models", en),
+        "without": (
+            f"energy_vs_gflops_without_{ex}",
+            f"energy_fit_without_{ex}",
+            f"without {ins.exclude_family}",
+            en.filter(~(pl.col("family").str.to_lowercase() == ex).fill_null(False)),
+        ),
+        "family": (
+            f"energy_vs_gflops_family_{fam}",
+            f"energy_fit_{fam}",
+            f"{ins.family} only",
+            en.filter(pl.col("family").str.to_lowercase() == fam),
+        ),
+    }[subset]
+    fit = _fit(ins.fits, fit_name)
+    if fit is None:
+        return ins.skip(fname, f"no fit for {what} (too few models)")
+    plot = _scatter(
+        frame,
+        "gflops",
+        ENERGY_Y,
+        title=f"GFLOPs vs energy per inference, {what}",
+        subtitle=_fit_text(fit, " J/GFLOP", " J"),
+        xlab=GFLOPS_LABEL,
+        ylab=ENERGY_LABEL,
+        caption=_caption(ins.base, frame.height),
+        fit=fit,
+    )
+    title = f"Energy per inference vs GFLOPs, {what}: linear fit"
+    description = f"Least-squares line of energy per inference on GFLOPs ({what})."
+    return [Figure(fname, title, description, plot)]
+
+
+# 9: Pareto front of top-1 accuracy vs energy per inference
+def pareto_top1_vs_energy(ins: FigureInputs) -> list[Figure]:
+    from plotnine import aes, geom_point, geom_step, ggplot, labs
+
+    pa = ins.en.filter(pl.col("top1_acc_pct").is_not_null())
+    if pa.height < 2:
+        return ins.skip("pareto_top1_vs_energy", "fewer than 2 measured models have accuracy")
+    front = pareto_front(pa, ENERGY_Y, "top1_acc_pct")
+    others = pa.join(front.select("model_name"), on="model_name", how="anti")
+    plot = (
+        ggplot(pa.to_pandas(), aes(ENERGY_Y, "top1_acc_pct"))
+        + geom_step(data=front.to_pandas(), color="#c0392b", size=0.8, direction="hv")
+        + geom_point(data=others.to_pandas(), color="#9a9a9a", size=2.2)
+        + geom_point(data=front.to_pandas(), color="#c0392b", size=3)
+        + _labels(pa)
+        + _xpad()
+        + _ypad()
+        + labs(
+            x=ENERGY_LABEL,
+            y="Top-1 accuracy (%)",
+            title="Pareto front: top-1 accuracy vs energy per inference",
+            subtitle=f"{front.height} model(s) on the front (red): no other model is both "
+            "more accurate and cheaper",
+            caption=_caption(ins.base, pa.height),
+        )
+        + _theme()
+    )
+    title = "Pareto front of top-1 accuracy vs energy per inference"
+    description = "Models on the front (red) are the sensible choices for a given energy budget."
+    return [Figure("pareto_top1_vs_energy", title, description, plot)]
+
+
+# 10: residuals of the all-models energy fit
+def energy_fit_residuals(ins: FigureInputs) -> list[Figure]:
+    from plotnine import aes, geom_hline, geom_segment, ggplot, labs
+
+    fit = _fit(ins.fits, "energy_vs_gflops_all")
+    if fit is None:
+        return []
+    res = _with_family(ins.en).with_columns(
+        (pl.col(ENERGY_Y) - (fit.intercept + fit.slope * pl.col("gflops"))).alias("residual")
+    )
+    plot = (
+        ggplot(res.to_pandas(), aes("gflops", "residual"))
+        + geom_hline(yintercept=0, color="#c0392b", size=0.7)
+        + geom_segment(aes(xend="gflops", yend=0), color="#cccccc", size=0.4)
+        + _family_points()
+        + _labels()
+        + _family_scale()
+        + _xpad()
+        + _ypad()
+        + labs(
+            x=GFLOPS_LABEL,
+            y="Residual: observed − fitted energy (J per inference)",
+            title="Residuals of the energy fit (all models)",
+            subtitle=f"RMSE = {fit.rmse:.3g} J, MAE = {fit.mae:.3g} J of observed vs fitted",
+            caption=_caption(ins.base, res.height),
+        )
+        + _theme()
+    )
+    description = (
+        "Observed minus fitted energy per inference: structure here means GFLOPs alone "
+        "do not explain energy."
+    )
+    return [Figure("energy_fit_residuals", "Residuals of the energy fit", description, plot)]
+
+
+# 11: parameters vs GFLOPs (all profiled models)
+def params_vs_gflops(ins: FigureInputs) -> list[Figure]:
+    m = ins.data.models
+    pm = m.filter(pl.col("gflops").is_not_null() & pl.col("params").is_not_null())
+    if pm.height < 2:
+        return []
+    plot = _scatter(
+        pm.with_columns((pl.col("params").cast(pl.Float64) / 1e6).alias("params_m")),
+        "gflops",
+        "params_m",
+        title="Parameters vs GFLOPs",
+        subtitle=None,
+        xlab="Forward-pass compute (GFLOPs, log scale)",
+        ylab="Parameters (millions, log scale)",
+        caption=_caption("FLOPs and parameters: profiles", pm.height),
+        logx=True,
+        logy=True,
+    )
+    description = (
+        "Model size against compute, both on log scales: the two are far from "
+        "proportional (VGG: many parameters; DenseNet: few)."
+    )
+    return [Figure("params_vs_gflops", "Parameters vs GFLOPs", description, plot)]
+
+
+# 12: time per inference vs GFLOPs
+def time_vs_gflops(ins: FigureInputs) -> list[Figure]:
+    tm = ins.en.filter(pl.col("time_per_inference_ms_mean").is_not_null())
+    if tm.height < 2:
+        return ins.skip("time_vs_gflops", "no time per inference in the efficiency mart")
+    plot = _scatter(
+        tm,
+        "gflops",
+        "time_per_inference_ms_mean",
+        title="Time per inference vs GFLOPs",
+        subtitle=None,
+        xlab=GFLOPS_LABEL,
+        ylab="Time per inference (ms)",
+        caption=_caption(ins.base, tm.height),
+    )
+    description = "Wall-clock time per inference (mean over complete runs) against compute."
+    return [Figure("time_vs_gflops", "Time per inference vs GFLOPs", description, plot)]
+
+
+# the figures in report order: those from accuracy and FLOPs, then those that need energy
+# mart column -> component, in stacking order (README "Whole-machine energy")
+COMPONENT_COLUMNS = {
+    "gpu_energy_per_inference_j_mean": "GPU",
+    "cpu_energy_per_inference_j_mean": "CPU package",
+    "dram_energy_per_inference_j_mean": "DRAM",
+}
+REST_OF_SYSTEM = "rest of system (wall − components)"
+
+
+def component_frame(data: MartData) -> pl.DataFrame:
+    """Long frame (model_name, component, j_per_inference): each model's mean energy per inference
+    of its GPUs, CPU package and DRAM, and what its wall meter saw beyond them; models whose runs
+    have no component meter are left out."""
+    e = data.efficiency
+    cols = [c for c in (*COMPONENT_COLUMNS, "wall_energy_per_inference_j_mean") if c in e.columns]
+    if not any(c in COMPONENT_COLUMNS for c in cols):
+        return pl.DataFrame(
+            schema={"model_name": pl.String, "component": pl.String, "j_per_inference": pl.Float64}
+        )
+    wide = e.select("model_name", *[pl.col(c).cast(pl.Float64) for c in cols])
+    parts = [c for c in cols if c in COMPONENT_COLUMNS]
+    wide = wide.filter(pl.any_horizontal(pl.col(parts).is_not_null()))
+    if "wall_energy_per_inference_j_mean" in cols:
+        rest = pl.col("wall_energy_per_inference_j_mean") - pl.sum_horizontal(parts)
+        wide = wide.with_columns(pl.when(rest > 0).then(rest).alias(REST_OF_SYSTEM))
+    names = {**COMPONENT_COLUMNS, REST_OF_SYSTEM: REST_OF_SYSTEM}
+    long = wide.unpivot(
+        index="model_name",
+        on=[c for c in (*parts, REST_OF_SYSTEM) if c in wide.columns],
+        variable_name="component",
+        value_name="j_per_inference",
+    )
+    return long.filter(pl.col("j_per_inference").is_not_null()).with_columns(
+        pl.col("component").replace_strict(names, return_dtype=pl.String)
+    )
+
+
+def energy_by_component(ins: FigureInputs) -> list[Figure]:
+    """Stacked bars: each model's energy per inference by component (GPU, CPU package, DRAM, and
+    the rest of the system where a wall meter saw more)."""
+    from plotnine import aes, coord_flip, geom_col, ggplot, labs, scale_fill_manual
+
+    frame = component_frame(ins.data)
+    if frame.is_empty():
+        why = "no run was measured by component meters (GPU, RAPL)"
+        return ins.skip("energy_by_component", why)
+    order = (
+        frame.group_by("model_name").agg(pl.col("j_per_inference").sum().alias("total"))
+        .sort("total")["model_name"].to_list()
+    )  # fmt: skip
+    present = set(frame["component"])
+    stack = [c for c in (*COMPONENT_COLUMNS.values(), REST_OF_SYSTEM) if c in present]
+    pdf = frame.to_pandas()
+    pdf["model_name"] = pdf["model_name"].astype("category").cat.set_categories(order)
+    pdf["component"] = pdf["component"].astype("category").cat.set_categories(stack[::-1])
+    colours = dict(zip((*COMPONENT_COLUMNS.values(), REST_OF_SYSTEM),
+                       ("#2b6cb0", "#dd6b20", "#38a169", "#a0aec0"), strict=True))  # fmt: skip
+    plot = (
+        ggplot(pdf, aes("model_name", "j_per_inference", fill="component"))
+        + geom_col(width=0.7)
+        + coord_flip()
+        + scale_fill_manual(values={c: colours[c] for c in stack}, breaks=stack)
+        + labs(
+            title="Energy per inference by component",
+            x="",
+            y=ENERGY_LABEL,
+            fill="",
+            caption=_caption(ins.base, len(order)),
+        )
+        + _theme()
+    )
+    return [
+        Figure(
+            "energy_by_component",
+            "Energy per inference by component",
+            "Mean energy per inference of each model's GPUs, CPU package and DRAM (each meter of "
+            "the host), stacked; where a wall meter saw more, the rest of the system on top.",
+            plot,
+        )
+    ]
+
+
+ACCURACY_FIGURES: tuple[Callable[[FigureInputs], list[Figure]], ...] = (
+    partial(error_vs_gflops, k=1),
+    partial(error_vs_gflops, k=5),
+    top5_error_vs_log_flops,
+    family_top5_error,
+)
+ENERGY_FIGURES: tuple[Callable[[FigureInputs], list[Figure]], ...] = (
+    energy_vs_gflops,
+    partial(energy_fit, subset="all"),
+    partial(energy_fit, subset="without"),
+    partial(energy_fit, subset="family"),
+    pareto_top1_vs_energy,
+    energy_fit_residuals,
+    params_vs_gflops,
+    time_vs_gflops,
+    energy_by_component,
+)
+
+
 def build_figures(
     data: MartData,
     fits: list[FitResult],
@@ -237,287 +609,21 @@ def build_figures(
     family: str = "vgg",
 ) -> tuple[list[Figure], list[str]]:
     """Every figure the data allows, and a note for each one it does not."""
-    from plotnine import (
-        aes,
-        geom_hline,
-        geom_point,
-        geom_segment,
-        geom_step,
-        ggplot,
-        labs,
-        scale_color_cmap,
+    ins = FigureInputs(
+        data,
+        fits,
+        family=family,
+        exclude_family=exclude_family,
+        base=provenance_caption(data),
+        acc=accuracy_frame(data),
+        en=energy_frame(data),
     )
-
-    base = provenance_caption(data)
-    figs: list[Figure] = []
-    notes: list[str] = []
-    acc = accuracy_frame(data)
-    en = energy_frame(data)
-
-    def skip(name: str, why: str) -> None:
-        notes.append(f"figure {name} left out: {why}")
-
-    # 1-3: accuracy against compute (the notebook's first three figures)
-    if acc.height >= 2:
-        n_missing = data.models.filter(pl.col("top1_err_pct").is_null()).height
-        extra = f"{n_missing} profiled model(s) without accuracy not shown" if n_missing else ""
-        cap = _caption("accuracy: ImageNet-1K validation", acc.height, extra)
-        for k, fname in ((1, "top1_error_vs_gflops"), (5, "top5_error_vs_gflops")):
-            fit = _fit(fits, f"top{k}_err_vs_gflops")
-            figs.append(
-                Figure(
-                    fname,
-                    f"GFLOPs vs top-{k} error",
-                    f"Top-{k} error of every profiled model with an accuracy record against its "
-                    "forward-pass compute.",
-                    _scatter(
-                        acc,
-                        "gflops",
-                        f"top{k}_err_pct",
-                        title=f"GFLOPs vs top-{k} error",
-                        subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
-                        xlab=GFLOPS_LABEL,
-                        ylab=f"Top-{k} error (%)",
-                        caption=cap,
-                    ),
-                )
-            )
-        fit = _fit(fits, "top5_err_vs_log10_flops")
-        logf = acc.with_columns((pl.col("gflops") * 1e9).alias("flops"))
-        figs.append(
-            Figure(
-                "top5_error_vs_log_flops",
-                "FLOPs (log scale) vs top-5 error",
-                "Top-5 error against compute on a logarithmic axis; the fit uses log10 FLOPs.",
-                _scatter(
-                    logf,
-                    "flops",
-                    "top5_err_pct",
-                    title="FLOPs vs top-5 error (log scale)",
-                    subtitle=("fit on log10 FLOPs: " + _fit_text(fit, " %/decade", " %"))
-                    if fit
-                    else None,
-                    xlab="Forward-pass compute (FLOPs, log scale)",
-                    ylab="Top-5 error (%)",
-                    caption=cap,
-                    logx=True,
-                ),
-            )
-        )
-    else:
-        skip("top1/top5 error vs GFLOPs", "fewer than 2 models have both FLOPs and accuracy")
-
-    # 4: top-5 error within one family (the notebook: VGG)
-    fam = acc.filter(pl.col("family").str.to_lowercase() == family.lower())
-    if fam.height >= 2:
-        fit = _fit(fits, f"top5_err_vs_gflops_family_{family.lower()}")
-        figs.append(
-            Figure(
-                f"{family.lower()}_top5_error",
-                f"Top-5 error for {family} architectures",
-                f"Within one architecture ({family}) error falls steadily with compute.",
-                _scatter(
-                    fam,
-                    "gflops",
-                    "top5_err_pct",
-                    title=f"Top-5 error for {family} models",
-                    subtitle=_fit_text(fit, " %/GFLOP", " %") if fit else None,
-                    xlab=GFLOPS_LABEL,
-                    ylab="Top-5 error (%)",
-                    caption=_caption(base, fam.height),
-                    fit=fit,
-                    color_by_family=False,
-                ),
-            )
-        )
-    else:
-        skip(f"{family}_top5_error", f"fewer than 2 {family} models with accuracy")
-
-    if en.height < 2:
-        skip("energy figures", "fewer than 2 models have an energy per inference")
-        return figs, notes
-
-    # 5: energy vs GFLOPs, coloured by top-5 accuracy
-    en_pd = _with_family(en)
-    cap = _caption(base, en.height, "energy: mean over complete inference runs")
-    figs.append(
-        Figure(
-            "energy_vs_gflops",
-            "GFLOPs vs energy per inference",
-            "Measured energy per inference against compute; colour is top-5 accuracy (grey: no "
-            "accuracy record).",
-            ggplot(en_pd.to_pandas(), aes("gflops", ENERGY_Y))
-            + geom_point(aes(color="top5_acc_pct"), size=3)
-            + _labels()
-            + scale_color_cmap("viridis", name="Top-5 accuracy (%)", na_value="#b0b0b0")
-            + _xpad()
-            + _ypad()
-            + labs(
-                x=GFLOPS_LABEL, y=ENERGY_LABEL, title="GFLOPs vs energy per inference", caption=cap
-            )
-            + _theme(),
-        )
-    )
-
-    # 6-8: fitted lines (all, without one family, within one family)
-    fit_figs = [
-        ("energy_vs_gflops_all", "energy_fit_all", "all models", en),
-        (
-            f"energy_vs_gflops_without_{exclude_family.lower()}",
-            f"energy_fit_without_{exclude_family.lower()}",
-            f"without {exclude_family}",
-            en.filter(
-                ~(pl.col("family").str.to_lowercase() == exclude_family.lower()).fill_null(False)
-            ),
-        ),
-        (
-            f"energy_vs_gflops_family_{family.lower()}",
-            f"energy_fit_{family.lower()}",
-            f"{family} only",
-            en.filter(pl.col("family").str.to_lowercase() == family.lower()),
-        ),
-    ]
-    for fit_name, fname, what, frame in fit_figs:
-        fit = _fit(fits, fit_name)
-        if fit is None:
-            skip(fname, f"no fit for {what} (too few models)")
-            continue
-        figs.append(
-            Figure(
-                fname,
-                f"Energy per inference vs GFLOPs, {what}: linear fit",
-                f"Least-squares line of energy per inference on GFLOPs ({what}).",
-                _scatter(
-                    frame,
-                    "gflops",
-                    ENERGY_Y,
-                    title=f"GFLOPs vs energy per inference, {what}",
-                    subtitle=_fit_text(fit, " J/GFLOP", " J"),
-                    xlab=GFLOPS_LABEL,
-                    ylab=ENERGY_LABEL,
-                    caption=_caption(base, frame.height),
-                    fit=fit,
-                ),
-            )
-        )
-
-    # 9: Pareto front of top-1 accuracy vs energy per inference
-    pa = en.filter(pl.col("top1_acc_pct").is_not_null())
-    if pa.height >= 2:
-        front = pareto_front(pa, ENERGY_Y, "top1_acc_pct")
-        others = pa.join(front.select("model_name"), on="model_name", how="anti")
-        p = (
-            ggplot(pa.to_pandas(), aes(ENERGY_Y, "top1_acc_pct"))
-            + geom_step(data=front.to_pandas(), color="#c0392b", size=0.8, direction="hv")
-            + geom_point(data=others.to_pandas(), color="#9a9a9a", size=2.2)
-            + geom_point(data=front.to_pandas(), color="#c0392b", size=3)
-            + _labels(pa)
-            + _xpad()
-            + _ypad()
-            + labs(
-                x=ENERGY_LABEL,
-                y="Top-1 accuracy (%)",
-                title="Pareto front: top-1 accuracy vs energy per inference",
-                subtitle=f"{front.height} model(s) on the front (red): no other model is both "
-                "more accurate and cheaper",
-                caption=_caption(base, pa.height),
-            )
-            + _theme()
-        )
-        figs.append(
-            Figure(
-                "pareto_top1_vs_energy",
-                "Pareto front of top-1 accuracy vs energy per inference",
-                "Models on the front (red) are the sensible choices for a given energy budget.",
-                p,
-            )
-        )
-    else:
-        skip("pareto_top1_vs_energy", "fewer than 2 measured models have accuracy")
-
-    # 10: residuals of the all-models energy fit
-    fit = _fit(fits, "energy_vs_gflops_all")
-    if fit is not None:
-        res = _with_family(en).with_columns(
-            (pl.col(ENERGY_Y) - (fit.intercept + fit.slope * pl.col("gflops"))).alias("residual")
-        )
-        rp = res.to_pandas()
-        p = (
-            ggplot(rp, aes("gflops", "residual"))
-            + geom_hline(yintercept=0, color="#c0392b", size=0.7)
-            + geom_segment(aes(xend="gflops", yend=0), color="#cccccc", size=0.4)
-            + _family_points()
-            + _labels()
-            + _family_scale()
-            + _xpad()
-            + _ypad()
-            + labs(
-                x=GFLOPS_LABEL,
-                y="Residual: observed − fitted energy (J per inference)",
-                title="Residuals of the energy fit (all models)",
-                subtitle=f"RMSE = {fit.rmse:.3g} J, MAE = {fit.mae:.3g} J of observed vs fitted",
-                caption=_caption(base, res.height),
-            )
-            + _theme()
-        )
-        figs.append(
-            Figure(
-                "energy_fit_residuals",
-                "Residuals of the energy fit",
-                "Observed minus fitted energy per inference: structure here means GFLOPs alone "
-                "do not explain energy.",
-                p,
-            )
-        )
-
-    # 11: parameters vs GFLOPs (all profiled models)
-    pm = data.models.filter(pl.col("gflops").is_not_null() & pl.col("params").is_not_null())
-    if pm.height >= 2:
-        pm = pm.with_columns((pl.col("params").cast(pl.Float64) / 1e6).alias("params_m"))
-        figs.append(
-            Figure(
-                "params_vs_gflops",
-                "Parameters vs GFLOPs",
-                "Model size against compute, both on log scales: the two are far from "
-                "proportional (VGG: many parameters; DenseNet: few).",
-                _scatter(
-                    pm,
-                    "gflops",
-                    "params_m",
-                    title="Parameters vs GFLOPs",
-                    subtitle=None,
-                    xlab="Forward-pass compute (GFLOPs, log scale)",
-                    ylab="Parameters (millions, log scale)",
-                    caption=_caption("FLOPs and parameters: profiles", pm.height),
-                    logx=True,
-                    logy=True,
-                ),
-            )
-        )
-
-    # 12: time per inference vs GFLOPs
-    tm = en.filter(pl.col("time_per_inference_ms_mean").is_not_null())
-    if tm.height >= 2:
-        figs.append(
-            Figure(
-                "time_vs_gflops",
-                "Time per inference vs GFLOPs",
-                "Wall-clock time per inference (mean over complete runs) against compute.",
-                _scatter(
-                    tm,
-                    "gflops",
-                    "time_per_inference_ms_mean",
-                    title="Time per inference vs GFLOPs",
-                    subtitle=None,
-                    xlab=GFLOPS_LABEL,
-                    ylab="Time per inference (ms)",
-                    caption=_caption(base, tm.height),
-                ),
-            )
-        )
-    else:
-        skip("time_vs_gflops", "no time per inference in the efficiency mart")
-    return figs, notes
+    figs = [fig for make in ACCURACY_FIGURES for fig in make(ins)]
+    if ins.en.height < 2:
+        ins.skip("energy figures", "fewer than 2 models have an energy per inference")
+        return figs, ins.notes
+    figs += [fig for make in ENERGY_FIGURES for fig in make(ins)]
+    return figs, ins.notes
 
 
 def save_figure(fig: Figure, out_dir: Path) -> tuple[Path, Path]:

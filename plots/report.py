@@ -48,18 +48,11 @@ class ReportContent:
     seconds: float = 0.0
 
 
-def write_report(
-    out_dir: Path,
-    since: date | None = None,
-    *,
-    con=None,
-    exclude_family: str = "densenet",
-    family: str = "vgg",
-) -> Path:
-    """Read the marts (read-only), fit, draw, export, and write ``out_dir/report.html``."""
+def write_report(out_dir: Path, since: date | None = None, **options) -> Path:
+    """Read the marts (read-only), fit, draw, export, and write ``out_dir/report.html``.
+    ``options``: those of :func:`build_report` (con, exclude_family, family)."""
     out_dir = Path(out_dir)
-    content = build_report(out_dir, since, con=con, exclude_family=exclude_family, family=family)
-    return render_report(out_dir, content)
+    return render_report(out_dir, build_report(out_dir, since, **options))
 
 
 def build_report(
@@ -338,15 +331,18 @@ def _efficiency(c: ReportContent) -> str:
     headers = {
         "model_name": "model", "family": "family", "gflops": "GFLOPs", "params_m": "params (M)",
         "top1_acc_pct": "top-1 acc (%)", "top5_acc_pct": "top-5 acc (%)",
-        "runs": "runs (complete / all)", "meter_kind": "meter",
+        "runs": "runs (complete / all)", "meter_kind": "meter", "energy_scope": "scope",
         "energy": "energy / inference (J, mean ± std)",
         "time_per_inference_ms_mean": "time / inference (ms)", "mean_power_w": "mean power (W)",
-        "j_per_gflop": "J / GFLOP", "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
+        "energy_per_gflop_j_mean": "J / GFLOP",
+        "co2_g_per_1000_inferences": "CO₂ (g / 1000 inferences)",
     }  # fmt: skip
     return (
         '<p class="lead">One row per model, sorted by energy per inference. Energy is the mean '
-        "over complete inference runs of the model's chosen meter; CO₂ uses the grid intensity "
-        "of the meter's zone.</p>" + html_table(e, headers, right=("energy", "runs"))
+        "over complete inference runs of each run's total: its scope says what it covers (the "
+        "wall meter, or the sum of components: GPUs, CPU package, DRAM); CO₂ adds up each "
+        "meter's energy times the grid intensity of its zone.</p>"
+        + html_table(e, headers, right=("energy", "runs"))
     )
 
 
@@ -446,13 +442,17 @@ def _provenance(c: ReportContent, generated: str) -> str:
     d = c.data
     parts = []
     if d.runs is not None:
-        cols = [x for x in ("meter_id", "meter_kind") if x in d.runs.columns]
+        cols = [x for x in ("meter_id", "meter_kind") if x in d.runs.columns] + [
+            x for x in ("host_id", "energy_scope")  # several meters per run: the host, the scope
+            if x in d.runs.columns and d.runs[x].null_count() < d.runs.height
+        ]  # fmt: skip
         sensors = d.runs.group_by(cols).agg(
             pl.len().alias("runs"), pl.col("started_at").min().alias("first"),
             pl.col("started_at").max().alias("last"),
         ).sort(cols)  # fmt: skip
         parts.append("<h3>Sensors</h3>" + html_table(sensors, {"meter_id": "meter",
-                     "meter_kind": "kind", "runs": "runs", "first": "first run (UTC)",
+                     "meter_kind": "kind", "host_id": "host", "energy_scope": "scope",
+                     "runs": "runs", "first": "first run (UTC)",
                      "last": "last run (UTC)"}))  # fmt: skip
         ccols = [x for x in ("carbon_source", "carbon_data_year", "carbon_intensity_g_per_kwh")
                  if x in d.runs.columns and d.runs.schema[x] != pl.Null]  # fmt: skip

@@ -18,10 +18,13 @@ What one bench does, in order:
 4. keeps sampling for two more intervals after the last run, so the readings bracket every run,
    then stops.
 
-Every interval is one ``raw.runs`` row per meter of the sensor (e.g. package and dram, or two GPUs:
-same interval, one row each), in UTC, with n_inferences, batch size, device, torch's thread count,
-host and meter. Power meters go to ``raw.power_readings`` (W), counters to ``raw.energy_counters``
-as read (J, with their wrap range). torch is imported inside the functions only.
+Every interval is one ``raw.runs`` row in UTC, with n_inferences, batch size, device, torch's
+thread count, host and devices (the GPU it ran on, by uuid; none for a CPU run). With one meter the
+run names it; with several (``--sensor auto``: RAPL package, DRAM and every GPU) it names its host,
+and every meter of the host measures it (the run's total is made in dbt, README "Whole-machine
+energy"). Each meter is registered on the host. Power meters go to ``raw.power_readings`` (W),
+counters to ``raw.energy_counters`` as read (J, with their wrap range). torch is imported inside
+the functions only.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ from flopwatt.ingest.loader import Batch, sha256_bytes
 from flopwatt.ingest.runs import run_id
 from flopwatt.profiling.sensors.base import Clock, Meter, Sample, Sampler, Sensor, energy_between
 
+from flopwatt.core import defaults as d
 from flopwatt.core.defaults import DEFAULT_MODELS
 from flopwatt.core.errors import OptionError
 
 FORMAT = "flopwatt-bench"
-DEFAULT_DURATION_S = 10.0
 IDLE_MODEL_NAME = "idle"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -63,6 +66,7 @@ RUNS_SCHEMA = {
     "meter_id": pl.String,
     "device": pl.String,
     "host": pl.String,
+    "devices": pl.String,
     "torch_threads": pl.Int32,
     "measured_energy_j": pl.Float64,
     "source_format": pl.String,
@@ -84,6 +88,7 @@ METERS_SCHEMA = {
     "meter_id": pl.String,
     "meter_kind": pl.String,
     "zone": pl.String,
+    "host_id": pl.String,
     "source_format": pl.String,
     "description": pl.String,
 }
@@ -111,7 +116,26 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def fixed_input(input_size: int = 224, batch_size: int = 1, image: Path | str | None = None):
+def gpu_devices(device: str) -> str | None:
+    """The GPU a run on ``device`` uses, as its ``devices`` (the uuid NVML names it by, else the
+    index); None for a CPU run."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    uuid = str(getattr(torch.cuda.get_device_properties(index), "uuid", "") or "")
+    if not uuid:
+        return str(index)
+    return uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
+
+
+def fixed_input(
+    input_size: int = d.BENCH_INPUT_SIZE,
+    batch_size: int = d.BENCH_BATCH_SIZE,
+    image: Path | str | None = None,
+):
     """The one input every run uses, preprocessed once (see the module docstring)."""
     import torch
     from torchvision.transforms.v2 import functional as F
@@ -203,12 +227,12 @@ def bench_models(
     *,
     inferences: int | None = None,
     duration_s: float | None = None,
-    batch_size: int = 1,
-    warmup: int = 3,
-    interval_ms: float = 100.0,
-    idle_s: float = 3.0,
+    batch_size: int = d.BENCH_BATCH_SIZE,
+    warmup: int = d.BENCH_WARMUP,
+    interval_ms: float = d.BENCH_INTERVAL_MS,
+    idle_s: float = d.BENCH_IDLE_S,
     device: str = "auto",
-    input_size: int = 224,
+    input_size: int = d.BENCH_INPUT_SIZE,
     image: Path | str | None = None,
     builder: Callable[[str], Any] | None = None,
     progress: bool = True,
@@ -221,7 +245,7 @@ def bench_models(
     if inferences is not None and duration_s is not None:
         raise OptionError("give either a number of inferences or a duration, not both")
     if inferences is None and duration_s is None:
-        duration_s = DEFAULT_DURATION_S
+        duration_s = d.BENCH_DURATION_S
     if inferences is not None and inferences < 1:
         raise OptionError(f"inferences must be at least 1, got {inferences}")
     if duration_s is not None and duration_s <= 0:
@@ -296,6 +320,7 @@ def bench_models(
     batch = to_batch(
         records, samples, sensor.meters(), clock, host=host, device=device,
         torch_threads=torch.get_num_threads(), sensor_name=sensor.name, options=options, zone=zone,
+        devices=gpu_devices(device),
     )  # fmt: skip
     if tdp_source and tdp_source.startswith("fallback"):
         batch.warnings.append(f"estimate sensor TDP {tdp_source}; pass --tdp W for a better one")
@@ -317,15 +342,18 @@ def to_batch(
     sensor_name: str,
     options: dict | None = None,
     zone: str | None = None,
+    devices: str | None = None,
 ) -> Batch:
-    """Runs x meters, readings and counters as raw-table frames in one Batch."""
+    """Runs (naming the meter when there is one, else the host), readings, counters and the host's
+    meters as raw-table frames in one Batch."""
     by_id = {m.meter_id: m for m in meters}
+    named = [m.meter_id for m in meters] if len(meters) == 1 else [None]
     runs = []
     for rec in records:
         started, ended = clock.to_utc(rec.start_ns), clock.to_utc(rec.end_ns)
-        for m in meters:
+        for meter_id in named:
             runs.append({
-                "run_id": run_id(rec.model_name, started, ended, m.meter_id, rec.phase),
+                "run_id": run_id(rec.model_name, started, ended, meter_id, rec.phase),
                 "model_name": rec.model_name,
                 "weights": None,
                 "phase": rec.phase,
@@ -333,9 +361,10 @@ def to_batch(
                 "ended_at": ended,
                 "n_inferences": rec.n_inferences,
                 "batch_size": rec.batch_size,
-                "meter_id": m.meter_id,
+                "meter_id": meter_id,
                 "device": device,
                 "host": host,
+                "devices": devices,
                 "torch_threads": torch_threads,
                 "measured_energy_j": None,
                 "source_format": FORMAT,
@@ -357,6 +386,7 @@ def to_batch(
                     "meter_id": m.meter_id,
                     "meter_kind": m.meter_kind,
                     "zone": zone,
+                    "host_id": host,
                     "source_format": fmt,
                     "description": m.description,
                 }
@@ -390,7 +420,8 @@ def _numbered(rows: list[dict], schema: dict) -> pl.DataFrame:
 
 
 def preview(batch: Batch) -> pl.DataFrame:
-    """Energy per run computed here from the batch's rows, for the command's summary.
+    """Energy per run and meter computed here from the batch's rows, for the command's summary
+    (a run naming no meter is measured by every meter of the batch).
 
     Counters: unwrapped and interpolated at the bounds; power: zero-order hold. ``energy_j`` is
     null when the readings do not cover the run. The warehouse's ``fct_run_energy`` is the official
@@ -415,22 +446,8 @@ def preview(batch: Batch) -> pl.DataFrame:
         samples.append(Sample(mid, ns(row["measured_at"]), row["power_w"]))
     out = []
     for r in runs.iter_rows(named=True):
-        m = meter_objs.get(r["meter_id"])
-        start, end = ns(r["started_at"]), ns(r["ended_at"])
-        e = energy_between(samples, m, start, end) if m is not None else None
-        dur = (end - start) / 1e9
-        n = r["n_inferences"]
-        out.append({
-            "model_name": r["model_name"],
-            "phase": r["phase"],
-            "meter_id": r["meter_id"],
-            "meter_kind": kinds.get(r["meter_id"]),
-            "duration_s": dur,
-            "n_inferences": n,
-            "energy_j": e,
-            "mean_power_w": e / dur if e is not None and dur > 0 else None,
-            "mj_per_inference": e / n * 1e3 if e is not None and n else None,
-        })  # fmt: skip
+        for meter_id in [r["meter_id"]] if r["meter_id"] is not None else list(kinds):
+            out.append(_preview_row(r, meter_id, meter_objs.get(meter_id), kinds, samples))
     return pl.DataFrame(
         out,
         schema={
@@ -446,6 +463,25 @@ def preview(batch: Batch) -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def _preview_row(r: dict, meter_id: str | None, m: Meter | None, kinds: dict,
+                 samples: list[Sample]) -> dict:  # fmt: skip
+    start, end = _naive_ns(r["started_at"]), _naive_ns(r["ended_at"])
+    e = energy_between(samples, m, start, end) if m is not None else None
+    dur = (end - start) / 1e9
+    n = r["n_inferences"]
+    return {
+        "model_name": r["model_name"],
+        "phase": r["phase"],
+        "meter_id": meter_id,
+        "meter_kind": kinds.get(meter_id),
+        "duration_s": dur,
+        "n_inferences": n,
+        "energy_j": e,
+        "mean_power_w": e / dur if e is not None and dur > 0 else None,
+        "mj_per_inference": e / n * 1e3 if e is not None and n else None,
+    }
 
 
 def _naive_ns(dt: datetime) -> int:

@@ -160,7 +160,7 @@ def make_synthetic_db(path: Path | str, *, drop: tuple[str, ...] = ()) -> Path:
                 avg(r.mean_power_w) as mean_power_w,
                 avg(r.time_per_inference_ms) as time_per_inference_ms_mean,
                 sum(r.co2_g) / sum(r.n_inferences) * 1000 as co2_g_per_1000_inferences,
-                avg(r.energy_per_inference_j) / m.gflops as j_per_gflop,
+                avg(r.energy_per_inference_j) / m.gflops as energy_per_gflop_j_mean,
                 any_value(r.carbon_intensity_g_per_kwh) as carbon_intensity_g_per_kwh,
                 any_value(r.carbon_source) as carbon_source,
                 'wall meter' as profile_choice

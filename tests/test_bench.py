@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from flopwatt.profiling.sensors.estimate import EstimateSensor
 
 from flopwatt.core.config import CHECKOUT_ROOT
 from flopwatt.core.db import connect
+from tests.test_sensors import FakeNvml, powercap  # noqa: F401  (powercap: a pytest fixture)
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
@@ -255,3 +259,112 @@ def test_bench_end_to_end_into_fct_run_energy(db_file):
     assert len(got) == 2  # idle + squeezenet1_1
     assert {g[1] for g in got} == {"estimate"}
     assert all(g[2] is not None and 0.0 <= g[2] <= 20.0 * 2 for g in got)
+
+
+class RampGpu(dict):
+    """A fake NVML device whose total-energy counter (mJ) grows at ``watts`` from ``t0_ns``."""
+
+    def __init__(self, uuid: str, watts: float, t0_ns: int) -> None:
+        super().__init__(uuid=uuid, name="Fake A100", energy_mj=0)
+        self.watts, self.t0_ns = watts, t0_ns
+
+    def __getitem__(self, key):
+        if key == "energy_mj":  # W x ns / 1e6 = mJ, from 5 kJ at t0
+            return int(5_000_000 + self.watts * (time.monotonic_ns() - self.t0_ns) / 1e6)
+        return super().__getitem__(key)
+
+
+# RAPL domains of the fake powercap tree (tests/test_sensors.py): power in W, energy_uj at t0
+RAPL_WATTS = {
+    "intel-rapl:0": (35.0, 999_000_000),  # package-0: 999 J of a 1000 J range, wraps in ~30 ms
+    "intel-rapl:0:0": (30.0, 500_000_000),  # core, inside the package: never counted
+    "intel-rapl:0:1": (2.0, 20_000_000),  # uncore, inside the package: never counted
+    "intel-rapl:0:2": (4.0, 10_000_000),  # dram
+    "intel-rapl:1": (90.0, 7_000_000_000),  # psys, contains the package: never counted
+}
+
+
+def _unwrapped(values: np.ndarray, range_j: float | None) -> np.ndarray:
+    drops = np.concatenate([[0.0], np.where(np.diff(values) < 0, range_j or 0.0, 0.0)])
+    return values + np.cumsum(drops)
+
+
+@pytest.mark.slow
+def test_bench_auto_samples_rapl_and_two_gpus_into_one_run_with_four_meters(
+    db_file,
+    powercap,  # noqa: F811 (the fixture imported above)
+    monkeypatch,
+):
+    """--sensor auto with RAPL (package + dram) and NVML (2 GPUs): one run per interval, four
+    meters of the host; its total is the sum of the four counters' increments over the run,
+    computed here with numpy from the counters as sampled (wrap undone by hand)."""
+    from flopwatt.ingest.loader import load
+    from flopwatt.profiling.bench import bench_models
+    from flopwatt.profiling.sensors import rapl as rapl_mod
+    from flopwatt.profiling.sensors import select_sensor
+
+    from flopwatt.dbt_runner import run_dbt_build
+
+    t0 = time.monotonic_ns()
+    real_read = rapl_mod._read_text
+
+    def ramp(path: Path) -> str:
+        if path.name != "energy_uj":
+            return real_read(path)
+        watts, start_uj = RAPL_WATTS[path.parent.name]
+        range_uj = int(real_read(path.parent / "max_energy_range_uj"))
+        return str(int(start_uj + watts * (time.monotonic_ns() - t0) / 1e3) % range_uj)
+
+    monkeypatch.setattr(rapl_mod, "_read_text", ramp)
+    gpus = FakeNvml([RampGpu("GPU-aaaa", 120.0, t0), RampGpu("GPU-bbbb", 60.0, t0)])
+    sensor = select_sensor("auto", rapl_root=powercap, nvml=gpus).sensor
+    assert sensor.name == "rapl+nvml" and len(sensor.meters()) == 4
+    batch = bench_models(["tiny"], sensor, duration_s=1.0, idle_s=0.3, interval_ms=50, warmup=1,
+                         input_size=32, builder=tiny_builder([]), progress=False,
+                         device="cpu")  # fmt: skip
+    runs = batch.tables["runs"]
+    assert runs["model_name"].to_list() == ["idle", "tiny"]  # one row per interval
+    assert runs["meter_id"].null_count() == 2 and runs["host"].n_unique() == 1
+    host = runs["host"][0]
+    assert set(batch.tables["meters"]["host_id"]) == {host}
+    load(batch)
+    run_dbt_build([], quiet=True)
+
+    tiny = runs.row(1, named=True)
+    counters = batch.tables["energy_counters"]
+    start_us, end_us = (
+        (tiny[c] - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+        for c in ("started_at", "ended_at")
+    )
+    expected = {}
+    for (meter_id,), rows_ in counters.group_by("meter_id"):
+        ts = np.array([(t - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+                       for t in rows_["measured_at"]])  # fmt: skip
+        energy = _unwrapped(rows_["energy_j"].to_numpy(), rows_["counter_range_j"][0])
+        expected[meter_id] = float(np.interp(end_us, ts, energy) - np.interp(start_us, ts, energy))
+    assert sorted(k.split(":")[-1] for k in expected) == [
+        "GPU-aaaa", "GPU-bbbb", "dram-0", "package-0",
+    ]  # fmt: skip
+
+    got = rows(
+        "select energy_j, energy_scope, unmetered_components, gpu_energy_j, cpu_energy_j, "
+        "dram_energy_j, wall_energy_j, meter_source, host_id, duration_s "
+        "from marts.fct_run_energy where run_id = ?",
+        [tiny["run_id"]],
+    )[0]
+    per_meter = dict(rows(
+        "select meter_id, energy_j from marts.fct_run_meter_energy "
+        "where run_id = ? and counted_in_total", [tiny["run_id"]],
+    ))  # fmt: skip
+    assert per_meter == pytest.approx(expected, rel=1e-9)
+    total = sum(expected.values())
+    print(f"four meters: {per_meter}; total {got[0]!r} J, numpy {total!r} J over {got[9]} s")
+    assert got[0] == pytest.approx(total, rel=1e-9)
+    assert got[1:3] == ("components", None)  # package, dram and the GPUs: nothing unmetered
+    gpu = sum(v for k, v in expected.items() if "GPU" in k)
+    assert got[3] == pytest.approx(gpu, rel=1e-9)
+    assert got[4] == pytest.approx(expected[f"rapl:{host}:package-0"], rel=1e-9)
+    assert got[5] == pytest.approx(expected[f"rapl:{host}:dram-0"], rel=1e-9)
+    assert got[6] is None and got[7:9] == ("host", host)
+    # and the counters ramp at 35 + 4 + 120 + 60 W (core, uncore and psys never counted)
+    assert got[0] == pytest.approx(219.0 * got[9], rel=1e-2)

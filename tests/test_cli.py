@@ -58,8 +58,7 @@ def test_unknown_tz(make_file, db_file, capsys):
 
 
 def test_meter_kinds_of_the_cli_are_those_of_the_raw_layer():
-    from flopwatt.ingest.power import METER_KINDS
-
     from flopwatt.cli.ingest import METER_KIND
+    from flopwatt.core.vocab import METER_KINDS
 
     assert tuple(METER_KIND.choices) == METER_KINDS

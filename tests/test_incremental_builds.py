@@ -35,10 +35,11 @@ MODELS = "+fct_run_energy"
 TABLES = {
     "intermediate.int_energy_curve": ["meter_id", "reading_index"],
     "intermediate.int_meter_spans": ["meter_id"],
-    "intermediate.int_run_bounds": ["run_id"],
-    "intermediate.int_run_energy": ["run_id"],
+    "intermediate.int_run_bounds": ["run_id", "meter_id"],
+    "intermediate.int_run_energy": ["run_id", "meter_id"],
     "intermediate.int_meter_baselines": ["meter_id"],
-    "intermediate.int_run_carbon": ["run_id"],
+    "intermediate.int_run_carbon": ["run_id", "meter_id"],
+    "marts.fct_run_meter_energy": ["run_id", "meter_id"],
     "marts.fct_run_energy": ["run_id"],
 }
 

@@ -323,3 +323,40 @@ def test_postgresql_url():
     b = ha_db.parse(url, entity="sensor.plug_power")
     assert [r[1:] for r in _readings(b)] == [(datetime(2023, 11, 14, 22, 13, 20), 10.0)]
     assert len(_gaps(b)) == 1
+
+
+def test_recorder_and_history_export_share_the_gap_states(tmp_path, make_file):
+    """'none' and 'nan' are gaps (meter and instant kept) in the recorder database, as they are
+    in a history export: one vocabulary (flopwatt.core.vocab.GAP_STATES) for both."""
+    from flopwatt.ingest import power
+
+    path = tmp_path / "home-assistant_v2.db"
+    con = _create(path, "ha_recorder_schema_42.sql")
+    con.execute("insert into schema_changes values (1, 42, '2024-03-10 08:00:00.000000')")
+    con.execute("insert into states_meta values (1, 'sensor.plug_power')")
+    con.execute("insert into state_attributes values (1, 11, ?)", (W,))
+    con.executemany(
+        "insert into states (state_id, metadata_id, state, last_changed_ts, last_updated_ts,"
+        " attributes_id) values (?, ?, ?, ?, ?, ?)",
+        [(1, 1, "40", None, T0, 1), (2, 1, "None", None, T0 + 7, 1),
+         (3, 1, "42", None, T0 + 9.5, 1), (4, 1, "NaN", None, T0 + 15, 1),
+         (5, 1, "44", None, T0 + 21, 1)],
+    )  # fmt: skip
+    con.commit()
+    con.close()
+    db_gaps = _gaps(ha_db.parse(path, entity="sensor.plug_power"))
+    assert db_gaps == [
+        (2, "sensor.plug_power", datetime(2023, 11, 14, 22, 13, 27)),
+        (4, "sensor.plug_power", datetime(2023, 11, 14, 22, 13, 35)),
+    ]
+    export = make_file(
+        "history.csv",
+        "entity_id,state,last_changed\n"
+        "sensor.plug_power,40,2023-11-14T22:13:20.000Z\n"
+        "sensor.plug_power,None,2023-11-14T22:13:27.000Z\n"
+        "sensor.plug_power,42,2023-11-14T22:13:29.500Z\n"
+        "sensor.plug_power,NaN,2023-11-14T22:13:35.000Z\n"
+        "sensor.plug_power,44,2023-11-14T22:13:41.000Z\n",
+    )
+    export_gaps = _gaps(power.parse(export))
+    assert [(m, t) for _, m, t in export_gaps] == [(m, t) for _, m, t in db_gaps]

@@ -393,14 +393,25 @@ def test_auto_falls_back_to_estimate_with_reasons(tmp_path):
     assert sel.passed_over[0].startswith("rapl:") and sel.passed_over[1].startswith("nvml:")
 
 
-def test_auto_prefers_rapl_then_nvml(powercap, tmp_path):
-    gpu = FakeNvml([{"uuid": "GPU-1", "name": "g", "energy_mj": 1}])
-    assert select_sensor("auto", rapl_root=powercap, nvml=gpu).sensor.name == "rapl"
-    assert select_sensor("auto", rapl_root=tmp_path / "none", nvml=gpu).sensor.name == "nvml"
-    # a model on the GPU: NVML first
-    assert (
-        select_sensor("auto", rapl_root=powercap, nvml=gpu, prefer_gpu=True).sensor.name == "nvml"
-    )
+def test_auto_samples_rapl_and_nvml_together(powercap, tmp_path):
+    gpus = FakeNvml([{"uuid": "GPU-1", "name": "g", "energy_mj": 1_000},
+                     {"uuid": "GPU-2", "name": "g", "energy_mj": 2_000}])  # fmt: skip
+    both = select_sensor("auto", rapl_root=powercap, nvml=gpus).sensor
+    assert both.name == "rapl+nvml" and both.kind == "counter"
+    # every RAPL domain that is not inside another (package, dram) and every GPU, one meter each
+    assert [(m.meter_kind, m.meter_id.split(":")[-1]) for m in both.meters()] == [
+        ("cpu_package", "package-0"), ("dram", "dram-0"), ("gpu", "GPU-1"), ("gpu", "GPU-2"),
+    ]  # fmt: skip
+    # one read gives every meter at one instant: package 999 J, dram 10 J, GPUs 1 J and 2 J
+    assert [(s.at_ns, s.value) for s in both.read(at_ns=5)] == [
+        (5, 999.0), (5, 10.0), (5, 1.0), (5, 2.0),
+    ]  # fmt: skip
+    both.close()
+    assert gpus.shutdowns == 1
+    # one real sensor: that sensor alone; a model on the GPU: the GPUs' meters first
+    assert select_sensor("auto", rapl_root=tmp_path / "none", nvml=gpus).sensor.name == "nvml"
+    gpu_first = select_sensor("auto", rapl_root=powercap, nvml=gpus, prefer_gpu=True).sensor
+    assert gpu_first.name == "nvml+rapl" and gpu_first.meters()[0].meter_kind == "gpu"
 
 
 def test_explicit_unavailable_choice_says_why(tmp_path):

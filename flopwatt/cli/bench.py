@@ -8,9 +8,9 @@ from __future__ import annotations
 import click
 
 from flopwatt.cli.options import models_option
+from flopwatt.core import defaults as d
 from flopwatt.core.defaults import split_models
-
-SENSOR_CHOICES = ("auto", "rapl", "nvml", "estimate")
+from flopwatt.core.vocab import SENSOR_CHOICES
 
 
 def sensor_options(f):
@@ -18,23 +18,28 @@ def sensor_options(f):
     for opt in reversed([
         click.option("--sensor", type=click.Choice(SENSOR_CHOICES), default="auto",
                      show_default=True,
-                     help="power source: auto = rapl, else nvml, else the labelled estimate"),
+                     help="power source: auto = every RAPL domain and NVML GPU at once (one "
+                          "meter each), the labelled estimate only when neither exists"),
         click.option("--zone", default=None,
                      help="grid zone of this machine for carbon (ISO 3166 alpha-3, e.g. FRA) "
-                          "[default: dbt var default_zone, GBR]"),
-        click.option("--interval-ms", type=click.FloatRange(min=1), default=100.0,
+                          "[default: dbt var default_zone of dbt_project.yml]"),
+        click.option("--interval-ms", type=click.FloatRange(min=1), default=d.BENCH_INTERVAL_MS,
                      show_default=True, help="sampling interval of the sensor"),
         click.option("--tdp", "tdp_w", type=click.FloatRange(min=0, min_open=True), default=None,
                      help="estimate sensor: the CPU's TDP in W (default: CodeCarbon's table, "
                           "matched by CPU model name; 4 W per logical CPU when unknown)"),
-        click.option("--idle-s", type=click.FloatRange(min=0), default=3.0, show_default=True,
+        click.option("--idle-s", type=click.FloatRange(min=0), default=d.BENCH_IDLE_S,
+                     show_default=True,
                      help="idle window before the first model, recorded as an idle run (0: none)"),
-        click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True),
-        click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+        click.option("--batch-size", type=click.IntRange(min=1), default=d.BENCH_BATCH_SIZE,
+                     show_default=True),
+        click.option("--warmup", type=click.IntRange(min=0), default=d.BENCH_WARMUP,
+                     show_default=True,
                      help="untimed forward passes per model before its run"),
         click.option("--device", default="auto", show_default=True,
                      help="torch device: auto (cuda when available), cpu, cuda, cuda:1, ..."),
-        click.option("--input-size", type=click.IntRange(min=32), default=224, show_default=True,
+        click.option("--input-size", type=click.IntRange(min=32), default=d.BENCH_INPUT_SIZE,
+                     show_default=True,
                      help="side of the square input image"),
         click.option("--image", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="image file used as the fixed input (default: a seeded synthetic image)"),

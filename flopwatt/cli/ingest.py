@@ -8,10 +8,14 @@ from pathlib import Path
 import click
 
 from flopwatt.core.errors import FlopwattError, IngestError
+from flopwatt.core.vocab import METER_KINDS, POWER_UNITS
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
-# meter kinds of raw.meters (as ingest.power.METER_KINDS, without importing polars here)
-METER_KIND = click.Choice(["wall", "cpu_package", "dram", "gpu", "estimate"])
+HOST_HELP = (
+    "host the meters belong to [default: nvidia-smi and rapl-dump: one host per log, named by "
+    "--meter or the format; else each meter is its own host]"
+)
+METER_KIND = click.Choice(METER_KINDS)
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
@@ -89,7 +93,7 @@ def ingest() -> None:
 @click.option("--tz", help=TZ_HELP + "; required for nvidia-smi")
 @click.option(
     "--unit",
-    type=click.Choice(["W", "kW"], case_sensitive=False),
+    type=click.Choice(list(POWER_UNITS), case_sensitive=False),
     help="unit of the values (default: the file's unit column, else W)",
 )
 @click.option(
@@ -99,6 +103,7 @@ def ingest() -> None:
     help="kind of meter [default: gpu for nvidia-smi, else wall]",
 )
 @click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
+@click.option("--host", help=HOST_HELP)
 @click.option(
     "--entity",
     "entities",
@@ -110,8 +115,12 @@ def ingest() -> None:
     is_flag=True,
     help="ha-db: where states were purged, use statistics_short_term 5-min means",
 )
-def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistics_fallback) -> None:
+def power(
+    files, format_, meter, tz, unit, meter_kind, zone, host, entities, statistics_fallback
+) -> None:
     """Instantaneous power readings (W or kW)."""
+    from flopwatt.ingest.hosts import log_host, with_host
+
     zone = zone.upper() if zone else None
     if format_ != "ha-db" and (entities or statistics_fallback):
         raise click.UsageError("--entity and --statistics-fallback go with --format ha-db")
@@ -128,14 +137,17 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
         by_key = dict(zip(keys, pairs, strict=True))
         load_files(
             keys,
-            lambda k: ha_db.parse(
-                by_key[str(k)][0],
-                entity=by_key[str(k)][1],
-                statistics_fallback=statistics_fallback,
-                meter=meter,
-                unit=unit,
-                meter_kind=meter_kind or "wall",
-                zone=zone,
+            lambda k: with_host(
+                ha_db.parse(
+                    by_key[str(k)][0],
+                    entity=by_key[str(k)][1],
+                    statistics_fallback=statistics_fallback,
+                    meter=meter,
+                    unit=unit,
+                    meter_kind=meter_kind or "wall",
+                    zone=zone,
+                ),
+                host,
             ),
         )
         return
@@ -145,8 +157,10 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
         _require_tz(tz, "nvidia-smi")
         load_files(
             files,
-            lambda p: nvidia_smi.parse(
-                p, tz=tz, meter=meter, meter_kind=meter_kind or "gpu", zone=zone
+            lambda p: log_host(
+                nvidia_smi.parse(p, tz=tz, meter=meter, meter_kind=meter_kind or "gpu", zone=zone),
+                host,
+                meter,
             ),
         )
         return
@@ -154,14 +168,17 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
 
     load_files(
         files,
-        lambda p: mod.parse(
-            p,
-            format=format_,
-            meter=meter,
-            tz=tz,
-            unit=unit,
-            meter_kind=meter_kind or "wall",
-            zone=zone,
+        lambda p: with_host(
+            mod.parse(
+                p,
+                format=format_,
+                meter=meter,
+                tz=tz,
+                unit=unit,
+                meter_kind=meter_kind or "wall",
+                zone=zone,
+            ),
+            host,
         ),
     )
 
@@ -198,14 +215,15 @@ def power(files, format_, meter, tz, unit, meter_kind, zone, entities, statistic
     help="kind of meter [default: cpu_package/dram for rapl-dump, else wall]",
 )
 @click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-def counters(files, format_, unit, range_, meter, tz, meter_kind, zone) -> None:
+@click.option("--host", help=HOST_HELP)
+def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) -> None:
     """Cumulative energy counters (RAPL energy_uj, smart-plug totals): stored in J as read;
     wraps and resets are undone in dbt."""
     from flopwatt.ingest import counters as mod
+    from flopwatt.ingest.hosts import log_host, with_host
 
-    load_files(
-        files,
-        lambda p: mod.parse(
+    def parse_one(p):
+        batch = mod.parse(
             p,
             format=format_,
             unit=unit,
@@ -214,8 +232,10 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone) -> None:
             tz=tz,
             meter_kind=meter_kind,
             zone=zone.upper() if zone else None,
-        ),
-    )
+        )
+        return log_host(batch, host, meter) if format_ == "rapl-dump" else with_host(batch, host)
+
+    load_files(files, parse_one)
 
 
 @ingest.command()
@@ -244,17 +264,30 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone) -> None:
     "(any version; each row a run with its measured energy; --tz required)",
 )
 @click.option("--model", help="codecarbon: model name of the runs (default: project_name)")
-def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> None:
-    """Run intervals: model,start_time,end_time[,n_inferences,batch_size,meter_id,weights,phase],
-    or CodeCarbon's emissions.csv with --format codecarbon."""
+@click.option("--host", help="host the runs ran on, when the file has no host column")
+@click.option(
+    "--devices",
+    help="devices the runs used, when the file has no devices column: GPU uuids, indices or "
+    "meter ids, comma-separated (like CUDA_VISIBLE_DEVICES); the host's other GPUs are reported, "
+    "not added to the runs' energy",
+)
+def runs(files, tz, inferences, batch_size, meter, phase, format_, model, host, devices) -> None:
+    """Run intervals: model,start_time,end_time[,n_inferences,batch_size,meter_id,weights,phase,
+    host,devices], or CodeCarbon's emissions.csv with --format codecarbon."""
+    from flopwatt.ingest.hosts import with_run_host
+
     if format_ == "codecarbon":
         from flopwatt.ingest import codecarbon_csv
 
         _require_tz(tz, "CodeCarbon")
         load_files(
             files,
-            lambda p: codecarbon_csv.parse(
-                p, tz=tz, model=model, phase=phase, meter=meter, inferences=inferences
+            lambda p: with_run_host(
+                codecarbon_csv.parse(
+                    p, tz=tz, model=model, phase=phase, meter=meter, inferences=inferences
+                ),
+                host,
+                devices,
             ),
         )
         return
@@ -264,8 +297,12 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model) -> Non
 
     load_files(
         files,
-        lambda p: mod.parse(
-            p, tz=tz, inferences=inferences, batch_size=batch_size, meter=meter, phase=phase
+        lambda p: with_run_host(
+            mod.parse(
+                p, tz=tz, inferences=inferences, batch_size=batch_size, meter=meter, phase=phase
+            ),
+            host,
+            devices,
         ),
     )
 

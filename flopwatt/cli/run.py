@@ -18,9 +18,8 @@ import click
 
 from flopwatt.cli.bench import sensor_options
 from flopwatt.cli.options import models_option
+from flopwatt.core import defaults as d
 from flopwatt.core.defaults import DEFAULT_MODELS, split_models
-
-DEFAULT_RUN_DURATION_S = 5.0
 
 
 def _stage(n: int, total: int, what: str) -> float:
@@ -35,16 +34,16 @@ def _done(t0: float, what: str) -> None:
 def run_main_job(
     models: list[str] | None,
     *,
-    duration_s: float = DEFAULT_RUN_DURATION_S,
+    duration_s: float = d.RUN_DURATION_S,
     sensor: str = "auto",
     zone: str | None = None,
-    interval_ms: float = 100.0,
+    interval_ms: float = d.BENCH_INTERVAL_MS,
     tdp_w: float | None = None,
-    idle_s: float = 3.0,
-    batch_size: int = 1,
-    warmup: int = 3,
+    idle_s: float = d.BENCH_IDLE_S,
+    batch_size: int = d.BENCH_BATCH_SIZE,
+    warmup: int = d.BENCH_WARMUP,
     device: str = "auto",
-    input_size: int = 224,
+    input_size: int = d.BENCH_INPUT_SIZE,
     image: str | None = None,
     progress: bool = True,
     build: bool = True,
@@ -111,7 +110,7 @@ def run_main_job(
 @models_option
 @click.option(
     "--duration", "-d", "duration_s", type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_RUN_DURATION_S, show_default=True,
+    default=d.RUN_DURATION_S, show_default=True,
     help="seconds of timed inference per model",
 )  # fmt: skip
 @sensor_options

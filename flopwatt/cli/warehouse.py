@@ -82,17 +82,49 @@ def status(n_loads: int) -> None:
         con.close()
 
 
+#: what ``flopwatt sql`` runs: queries (select, with, from, values, describe, show, summarize,
+#: pivot), explain, pragma and call; never copy, export, attach, load, set or writes
+SQL_STATEMENTS = ("SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI")
+
+
+def check_query(query: str) -> None:
+    """Refuse statements other than SQL_STATEMENTS, with one line naming the first one."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise click.ClickException(f"query failed: {exc}") from exc
+    for st in statements:
+        kind = st.type.name
+        if kind not in SQL_STATEMENTS:
+            raise click.ClickException(
+                f"flopwatt sql is read-only and runs queries only: a {kind} statement is "
+                "refused (to export, use --format csv > FILE)"
+            )
+
+
 @click.command()
 @click.argument("query")
 @click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv"]))
 @click.option("--max-rows", default=200, show_default=True, help="rows printed as a table")
-def sql(query: str, fmt: str, max_rows: int) -> None:
-    """Run read-only SQL on the warehouse, e.g. flopwatt sql "select * from marts.dim_models"."""
+@click.option(
+    "--allow-files",
+    is_flag=True,
+    help="let the query read local files (read_csv, read_parquet, ...); still no writes",
+)
+def sql(query: str, fmt: str, max_rows: int, allow_files: bool) -> None:
+    """Run read-only SQL on the warehouse, e.g. flopwatt sql "select * from marts.dim_models".
+
+    Queries only, on the warehouse alone: no file access (unless --allow-files, which lets it
+    read local files), no extensions, no settings, memory capped by FLOPWATT_DUCKDB_MEMORY_LIMIT.
+    """
     import duckdb
 
     from flopwatt.core.db import connect
 
-    con = connect(read_only=True)
+    check_query(query)
+    con = connect(sandbox=True, allow_files=allow_files)
     try:
         try:
             cur = con.execute(query)

@@ -65,3 +65,15 @@ def db_path() -> Path:
 def reports_dir() -> Path:
     env = os.environ.get("FLOPWATT_REPORTS")
     return Path(env).expanduser().resolve() if env else workspace() / "reports"
+
+
+#: DuckDB's memory cap for every connection flopwatt opens (ingest, sql, report, dbt through
+#: profiles.yml); past it DuckDB spills to disk. profiles.yml repeats it as the fallback of a plain
+#: ``dbt build`` (tests/test_guarantees.py checks that the two agree).
+DEFAULT_MEMORY_LIMIT = "3GB"
+MEMORY_LIMIT_ENV = "FLOPWATT_DUCKDB_MEMORY_LIMIT"
+
+
+def duckdb_memory_limit() -> str:
+    """``FLOPWATT_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``, ``500MB``), else ``DEFAULT_MEMORY_LIMIT``."""
+    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT

@@ -1,4 +1,4 @@
-"""The default model set and the parsing of model lists, shared by profile, bench and run."""
+"""Defaults shared by profile, bench and run: the model set, the bench settings; model lists."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def split_models(values: tuple[str, ...] | list[str]) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
+
+
+# the bench's settings, shared by ``flopwatt bench``, ``flopwatt run`` and profiling.bench
+BENCH_DURATION_S = 10.0  # seconds of timed inference per model (``flopwatt bench``)
+RUN_DURATION_S = 5.0  # the same for ``flopwatt run``, the quick main job
+BENCH_INTERVAL_MS = 100.0  # sampling interval of the power sensor
+BENCH_IDLE_S = 3.0  # idle window before the first model, recorded as an idle run
+BENCH_BATCH_SIZE = 1
+BENCH_WARMUP = 3  # untimed forward passes per model before its run
+BENCH_INPUT_SIZE = 224  # side of the square input image

@@ -24,6 +24,10 @@ class DatabaseMissingError(FlopwattError):
     """A read-only open of a database file that does not exist yet."""
 
 
+class DatabaseFileError(FlopwattError):
+    """The warehouse path names something that is not a readable DuckDB database."""
+
+
 class IngestError(FlopwattError, ValueError):
     """The input is not what its declared format promises; nothing of it is loaded."""
 

@@ -34,3 +34,70 @@ asof left join {{ right }} as asof_r
     {%- endfor %}
         asof_l.{{ left_ts }} {{ op }} asof_r.{{ right_ts }}
 {%- endmacro %}
+
+{#- Spark has no ASOF join, and `a asof left join b` parses *silently* as a join with a table alias
+    `asof`: never emit it. Emulation, O((n + m) log) like the native join, no range-join blow-up:
+    1. one time-ordered stream per `by` key: the left rows (probes, packed as a struct) and the
+       right rows (the wanted columns, packed as a struct);
+    2. over that stream, `last(right_struct, true)` over (partition by key order by time) carries
+       the latest right row forward to every probe; at equal times right rows sort before probes,
+       so a right row at exactly the probe's time matches (DuckDB's `>=`);
+    3. keep the probes, unpack both structs.
+    direction 'forward' walks the same stream in descending time (first right row at or after).
+    Rows whose key or time is null never match (as with the native join's equality). The struct
+    of the right row is non-null even when its fields are null, so a null field is never filled
+    from an older row. -#}
+{% macro spark__asof_join(left, right, by, left_ts, right_ts, right_columns, direction) -%}
+    {%- if direction not in ['backward', 'forward'] -%}
+        {{ exceptions.raise_compiler_error("asof_join: direction must be backward or forward, not " ~ direction) }}
+    {%- endif -%}
+    {%- set order = 'asc' if direction == 'backward' else 'desc' -%}
+select
+    asof_s.asof_lrow.*
+    {%- for col in right_columns %}
+    , asof_s.asof_match.{{ col if col is string else col[1] }} as {{ col if col is string else col[1] }}
+    {%- endfor %}
+from (
+    select
+        asof_u.asof_side,
+        asof_u.asof_lrow,
+        case when asof_u.asof_t is not null then
+            last(asof_u.asof_rrow, true) over (
+                partition by {% for key in by %}asof_u.asof_k{{ loop.index0 }}{{ ', ' if not loop.last }}{% endfor %}
+                order by asof_u.asof_t {{ order }} nulls first, asof_u.asof_side asc
+                rows between unbounded preceding and current row
+            )
+        end as asof_match
+    from (
+        select
+            {%- for key in by %}
+            asof_l.{{ key }} as asof_k{{ loop.index0 }},
+            {%- endfor %}
+            asof_l.{{ left_ts }} as asof_t,
+            1 as asof_side,
+            struct(asof_l.*) as asof_lrow,
+            null as asof_rrow
+        from {{ left }} as asof_l
+        union all
+        select
+            {%- for key in by %}
+            asof_r.{{ key }} as asof_k{{ loop.index0 }},
+            {%- endfor %}
+            asof_r.{{ right_ts }} as asof_t,
+            0 as asof_side,
+            null as asof_lrow,
+            struct(
+                {%- for col in right_columns %}
+                asof_r.{{ col if col is string else col[0] }} as {{ col if col is string else col[1] }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            ) as asof_rrow
+        from {{ right }} as asof_r
+        where
+            {%- for key in by %}
+            asof_r.{{ key }} is not null and
+            {%- endfor %}
+            asof_r.{{ right_ts }} is not null
+    ) as asof_u
+) as asof_s
+where asof_s.asof_side = 1
+{%- endmacro %}

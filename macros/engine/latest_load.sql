@@ -16,3 +16,12 @@ qualify row_number() over (
     order by {% for key in newest_first %}({{ key }}) desc{{ ', ' if not loop.last }}{% endfor %}
 ) = 1
 {%- endmacro %}
+
+{% macro spark__latest_load(relation, partition_by, newest_first) -%}
+select latest_row.*
+from (
+    select max_by(struct(*), struct({{ newest_first | join(', ') }})) as latest_row
+    from {{ relation }}
+    group by {{ partition_by | join(', ') }}
+) as latest_rows
+{%- endmacro %}

@@ -7,3 +7,7 @@
 {% macro default__nan_to_null(expr) -%}
     case when isnan({{ expr }}) then null else {{ expr }} end
 {%- endmacro %}
+
+{% macro spark__nan_to_null(expr) -%}
+    nanvl({{ expr }}, cast(null as double))
+{%- endmacro %}

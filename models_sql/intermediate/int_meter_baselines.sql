@@ -78,7 +78,9 @@ idle_runs as (
         count(*) as n_points
     from run_energy
     inner join run_bounds
-        on run_energy.run_id = run_bounds.run_id
+        on
+            run_energy.run_id = run_bounds.run_id
+            and run_energy.meter_id = run_bounds.meter_id
     where run_bounds.phase = 'idle' and run_energy.has_data
     group by run_energy.meter_id
 ),

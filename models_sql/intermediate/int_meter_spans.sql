@@ -1,6 +1,7 @@
 -- One row per meter with data: the span of its energy curve (first and last reading), its zone and
 -- its sampling: the median interval between readings and the gap limit derived from it
 -- (int_energy_curve; null gap limit: the meter reports changes only, no interval is too long).
+-- Its host: a meter registered without a host is its own host (host_id = meter_id).
 -- The median interval is that of the intervals int_energy_curve's gap limit is derived from.
 -- Incremental (macros/incremental.sql): a build recomputes the meters whose curve was rewritten or
 -- whose meters row was loaded again since the last.
@@ -75,6 +76,7 @@ select
     spans.reports_changes_only,
     meters.meter_kind,
     coalesce(meters.zone, upper('{{ energy_var('default_zone') }}')) as zone,
+    coalesce(meters.host_id, spans.meter_id) as host_id,
     {{ latest_load_id() }} as through_load_id
 from spans
 left join interval_medians

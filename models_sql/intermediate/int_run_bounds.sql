@@ -1,10 +1,18 @@
--- One row per run with its meter resolved and its bounds in integer microseconds.
--- Meter of a run (meter_source):
---   'run'            the run names its meter;
---   'default_var'    it names none and the dbt var default_meter_id is set;
---   'only_overlapping' it names none and exactly one meter has data overlapping the run
---                    (the reference study's pm.csv case: one smart plug);
---   'unresolved'     none of these (no meter, or several candidates): kept, with null energy.
+-- One row per (run, meter) that measures the run, with its bounds in integer microseconds.
+-- Meters of a run (meter_source):
+--   'run'              the run names its meter: that meter alone (as before hosts existed);
+--   'host'             the run names a host: every meter of that host with data overlapping the run;
+--   'default_var'      it names neither and the dbt var default_meter_id is set: that meter;
+--   'only_overlapping' it names neither and exactly one host has meters with data overlapping the
+--                      run (a meter registered without a host is its own host, so the reference
+--                      study's pm.csv with one smart plug resolves as before): every such meter;
+--                      a run naming devices but no host looks only at hosts owning a named device;
+--   'unresolved'       none of these (no meter, or several hosts): kept, no meter, null energy.
+-- A run naming a host whose meters have no data overlapping it keeps one row without a meter.
+-- devices (comma-separated GPU uuids, indices or meter ids, like CUDA_VISIBLE_DEVICES) filter the
+-- GPU meters: a token names a meter when it is its meter id, the part after its last ':' (a uuid,
+-- an nvidia-smi index), or N for a meter id ending ':gpuN'. A GPU meter of the host that the run
+-- does not name is kept with is_other_device = true: reported, never added to the run's total.
 -- has_overlap: another run on the same meter overlaps this one (each still gets its full window).
 with
 
@@ -20,45 +28,137 @@ timed as (
     select
         run_id,
         meter_id as run_meter_id,
+        host_id as run_host_id,
+        case
+            when replace(devices, ' ', '') != '' then ',' || replace(devices, ' ', '') || ','
+        end as device_list,
         {{ epoch_us('started_at') }} as start_us,
         {{ epoch_us('ended_at') }} as end_us
     from runs
 ),
 
-overlapping_candidates as (
+host_meters as (
+    select
+        meter_id,
+        host_id,
+        meter_kind,
+        first_us,
+        last_us,
+        {{ regex_group('meter_id', '([^:]*)$') }} as device_key
+    from meter_spans
+),
+
+overlapping as (
+    -- meters with data overlapping each run that names no meter, and whether the run names them
     select
         timed.run_id,
-        count(*) as n_candidates,
-        min(meter_spans.meter_id) as candidate_meter_id
+        timed.run_host_id,
+        host_meters.meter_id,
+        host_meters.host_id,
+        host_meters.meter_kind,
+        case
+            when timed.device_list is null then null
+            else
+                instr(timed.device_list, ',' || host_meters.meter_id || ',') > 0
+                or instr(timed.device_list, ',' || host_meters.device_key || ',') > 0
+                or (
+                    host_meters.device_key like 'gpu%'
+                    and instr(timed.device_list, ',' || substr(host_meters.device_key, 4) || ',') > 0
+                )
+        end as is_named_device
     from timed
-    inner join meter_spans
+    inner join host_meters
         on
-            timed.end_us > meter_spans.first_us
-            and timed.start_us < meter_spans.last_us
+            timed.end_us > host_meters.first_us
+            and timed.start_us < host_meters.last_us
     where timed.run_meter_id is null
-    group by timed.run_id
+),
+
+candidate_hosts as (
+    -- runs naming no host: the hosts with overlapping data (owning a named device, if any named)
+    select
+        run_id,
+        count(distinct host_id) as n_hosts,
+        min(host_id) as candidate_host_id
+    from overlapping
+    where run_host_id is null and coalesce(is_named_device, true)
+    group by run_id
 ),
 
 resolved as (
     select
         timed.run_id,
+        timed.run_meter_id,
         timed.start_us,
         timed.end_us,
         case
-            when timed.run_meter_id is not null then timed.run_meter_id
-            when {{ sql_literal(energy_var('default_meter_id')) }} is not null
-                then {{ sql_literal(energy_var('default_meter_id')) }}
-            when overlapping_candidates.n_candidates = 1 then overlapping_candidates.candidate_meter_id
-        end as meter_id,
-        case
             when timed.run_meter_id is not null then 'run'
+            when timed.run_host_id is not null then 'host'
             when {{ sql_literal(energy_var('default_meter_id')) }} is not null then 'default_var'
-            when overlapping_candidates.n_candidates = 1 then 'only_overlapping'
+            when candidate_hosts.n_hosts = 1 then 'only_overlapping'
             else 'unresolved'
-        end as meter_source
+        end as meter_source,
+        case
+            when timed.run_meter_id is not null then null
+            when timed.run_host_id is not null then timed.run_host_id
+            when {{ sql_literal(energy_var('default_meter_id')) }} is not null then null
+            when candidate_hosts.n_hosts = 1 then candidate_hosts.candidate_host_id
+        end as resolved_host_id
     from timed
-    left join overlapping_candidates
-        on timed.run_id = overlapping_candidates.run_id
+    left join candidate_hosts
+        on timed.run_id = candidate_hosts.run_id
+),
+
+host_pairs as (
+    select
+        resolved.run_id,
+        overlapping.meter_id,
+        coalesce(overlapping.meter_kind = 'gpu' and not overlapping.is_named_device, false) as is_other_device
+    from resolved
+    inner join overlapping
+        on
+            resolved.run_id = overlapping.run_id
+            and resolved.resolved_host_id = overlapping.host_id
+),
+
+pairs as (
+    select
+        run_id,
+        coalesce(run_meter_id, {{ sql_literal(energy_var('default_meter_id')) }}) as meter_id,
+        false as is_other_device
+    from resolved
+    where meter_source in ('run', 'default_var')
+    union all
+    select
+        run_id,
+        meter_id,
+        is_other_device
+    from host_pairs
+    union all
+    select
+        resolved.run_id,
+        null as meter_id,
+        false as is_other_device
+    from resolved
+    left join host_pairs
+        on resolved.run_id = host_pairs.run_id
+    where resolved.meter_source in ('host', 'only_overlapping', 'unresolved') and host_pairs.run_id is null
+),
+
+bounded as (
+    select
+        pairs.run_id,
+        pairs.meter_id,
+        pairs.is_other_device,
+        resolved.meter_source,
+        coalesce(resolved.resolved_host_id, meter_spans.host_id) as host_id,
+        resolved.start_us,
+        resolved.end_us
+    from pairs
+    inner join resolved
+        on pairs.run_id = resolved.run_id
+    left join meter_spans
+        on pairs.meter_id = meter_spans.meter_id
 ),
 
 ordered as (
@@ -69,7 +169,7 @@ ordered as (
             rows between unbounded preceding and 1 preceding
         ) as earlier_max_end_us,
         lead(start_us) over (partition by meter_id order by start_us, end_us, run_id) as next_start_us
-    from resolved
+    from bounded
 )
 
 select
@@ -82,11 +182,14 @@ select
     runs.n_inferences,
     runs.batch_size,
     runs.device,
-    runs.host,
+    runs.host_id as run_host_id,
+    runs.devices,
     runs.measured_energy_j,
     runs.source_format,
     ordered.meter_id,
     ordered.meter_source,
+    ordered.host_id,
+    ordered.is_other_device,
     ordered.start_us,
     ordered.end_us,
     ordered.end_us - ordered.start_us as duration_us,

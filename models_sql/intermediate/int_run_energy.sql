@@ -3,9 +3,11 @@
 -- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
 -- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
 -- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
+-- One row per (run, meter) of int_run_bounds: a run seen by several meters gets each one's energy.
 -- Incremental (macros/incremental.sql): a build recomputes only the runs that are new or changed in
--- int_run_bounds and the runs ending at or after the first reading of their meter's curve rewritten
--- since (an append rewrites from the meter's last processed reading, a rebuild from its first).
+-- int_run_bounds (any of their (run, meter) pairs) and the runs ending at or after the first reading
+-- of a meter's curve rewritten since (an append rewrites from the meter's last processed reading, a
+-- rebuild from its first); all pairs of such a run are replaced.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -43,20 +45,42 @@ rewritten_curve as (
 ),
 {%- endif %}
 
-run_bounds as (
-    select all_run_bounds.*
+{%- if is_incremental() %}
+
+changed_runs as (
+    -- runs with a (run, meter) pair that is new, has other bounds, or ends in a rewritten part of
+    -- its meter's curve
+    select all_run_bounds.run_id
     from all_run_bounds
-    {%- if is_incremental() %}
     left join previous
-        on all_run_bounds.run_id = previous.run_id
+        on
+            all_run_bounds.run_id = previous.run_id
+            and all_run_bounds.meter_id is not distinct from previous.meter_id
     left join rewritten_curve
         on all_run_bounds.meter_id = rewritten_curve.meter_id
     where
         previous.run_id is null
-        or all_run_bounds.meter_id is distinct from previous.meter_id
         or all_run_bounds.start_us != previous.start_us
         or all_run_bounds.end_us != previous.end_us
         or all_run_bounds.end_us >= rewritten_curve.rewritten_from_us
+    union
+    -- and runs that lost a pair
+    select previous.run_id
+    from previous
+    left join all_run_bounds
+        on
+            previous.run_id = all_run_bounds.run_id
+            and previous.meter_id is not distinct from all_run_bounds.meter_id
+    where all_run_bounds.run_id is null
+),
+{%- endif %}
+
+run_bounds as (
+    select all_run_bounds.*
+    from all_run_bounds
+    {%- if is_incremental() %}
+    inner join changed_runs
+        on all_run_bounds.run_id = changed_runs.run_id
     {%- endif %}
 ),
 {%- if is_incremental() %}
@@ -151,6 +175,7 @@ matched as (
 evaluated as (
     select
         run_id,
+        meter_id,
         bound,
         reading_index,
         match_ts_us,
@@ -167,6 +192,7 @@ evaluated as (
 pivoted as (
     select
         run_id,
+        meter_id,
         max(case when bound = 'start' then energy_j end) as start_energy_j,
         max(case when bound = 'start' then remainder_j end) as start_remainder_j,
         max(case when bound = 'start' then covered_at_us end) as start_covered_us,
@@ -179,7 +205,7 @@ pivoted as (
         max(case when bound = 'end' then reading_index end) as end_reading_index,
         max(case when bound = 'end' then match_ts_us end) as end_match_ts_us
     from evaluated
-    group by run_id
+    group by run_id, meter_id
 ),
 
 measured as (
@@ -210,7 +236,9 @@ measured as (
         pivoted.end_match_ts_us as last_in_us
     from clamped
     left join pivoted
-        on clamped.run_id = pivoted.run_id
+        on
+            clamped.run_id = pivoted.run_id
+            and clamped.meter_id = pivoted.meter_id
 ),
 
 gap_lookups as (
@@ -232,6 +260,7 @@ inner_gaps as (
     -- the largest interval between two consecutive readings inside the run
     select
         gap_lookups.run_id,
+        gap_lookups.meter_id,
         max(curve_blocks.next_ts_us - curve_blocks.ts_us) as inner_max_gap_us
     from gap_lookups
     inner join curve_blocks
@@ -239,7 +268,7 @@ inner_gaps as (
             gap_lookups.meter_id = curve_blocks.meter_id
             and gap_lookups.gap_block = {{ int_div('curve_blocks.reading_index', energy_var('gap_block_size')) }}
     where curve_blocks.reading_index between gap_lookups.first_in_index and gap_lookups.last_in_index - 1
-    group by gap_lookups.run_id
+    group by gap_lookups.run_id, gap_lookups.meter_id
 )
 
 select
@@ -268,4 +297,6 @@ select
     {{ latest_load_id() }} as through_load_id
 from measured
 left join inner_gaps
-    on measured.run_id = inner_gaps.run_id
+    on
+        measured.run_id = inner_gaps.run_id
+        and measured.meter_id = inner_gaps.meter_id

@@ -1,12 +1,16 @@
--- One row per (model_name, weights) known from FLOP profiles, accuracy scores or runs; weights is
--- null for a profile loaded from a file without weights. Models that lack FLOPs or accuracy are kept
+-- One row per model variant (model_name, weights), keyed by model_variant_id (macro
+-- model_variant_id), known from FLOP profiles, accuracy scores or runs; weights is null for a
+-- profile loaded from a file without weights. Models that lack FLOPs or accuracy are kept
 -- with nulls (fct_data_quality counts them). MACs are stored, FLOPs = 2 x MACs.
 -- Accuracy of a row: the accuracy_dataset score of the same weights, else (weights null on either
 -- side) the model's score without weights, else its default_weights score.
 with
 
 flop_profiles as (
-    select * from {{ ref('stg_raw__flop_profiles') }}
+    select
+        *,
+        {{ model_variant_id('model_name', 'weights') }} as model_variant_id
+    from {{ ref('stg_raw__flop_profiles') }}
 ),
 
 accuracy_scores as (
@@ -87,59 +91,45 @@ accuracy_candidates as (
 ),
 
 accuracy_chosen as (
-    select * from accuracy_candidates
+    select
+        *,
+        {{ model_variant_id('model_name', 'weights') }} as model_variant_id
+    from accuracy_candidates
     where preference = 1 and match_rank is not null
 ),
 
-joined as (
+model_variants as (
     select
-        model_keys.model_name,
-        model_keys.weights,
-        nullif({{ regex_group('model_keys.model_name', '^(wide_resnet|[a-z]+)') }}, '') as family,
-        flop_profiles.input_size,
-        flop_profiles.macs,
-        flop_profiles.macs_thop,
-        flop_profiles.macs_counter,
-        flop_profiles.params,
-        flop_profiles.published_macs,
-        flop_profiles.published_params,
-        flop_profiles.profile_source as macs_source,
-        accuracy_chosen.top1_acc_pct,
-        accuracy_chosen.top5_acc_pct,
-        accuracy_chosen.top1_err_pct,
-        accuracy_chosen.top5_err_pct,
-        accuracy_chosen.accuracy_source
+        *,
+        {{ model_variant_id('model_name', 'weights') }} as model_variant_id
     from model_keys
-    left join flop_profiles
-        on
-            model_keys.model_name = flop_profiles.model_name
-            and coalesce(model_keys.weights, '') = coalesce(flop_profiles.weights, '')
-    left join accuracy_chosen
-        on
-            model_keys.model_name = accuracy_chosen.model_name
-            and coalesce(model_keys.weights, '') = coalesce(accuracy_chosen.weights, '')
 )
 
 select
-    model_name,
-    weights,
-    family,
-    input_size,
-    macs,
-    macs_thop,
-    macs_counter,
-    2 * macs / 1e9 as gflops,
-    2 * macs_thop / 1e9 as gflops_thop,
-    params,
-    published_macs,
-    published_params,
-    macs_source,
-    top1_acc_pct,
-    top5_acc_pct,
-    top1_err_pct,
-    top5_err_pct,
-    accuracy_source,
+    model_variants.model_variant_id,
+    model_variants.model_name,
+    model_variants.weights,
+    nullif({{ regex_group('model_variants.model_name', '^(wide_resnet|[a-z]+)') }}, '') as family,
+    flop_profiles.input_size,
+    flop_profiles.macs,
+    flop_profiles.macs_thop,
+    flop_profiles.macs_counter,
+    2 * flop_profiles.macs / 1e9 as gflops,
+    2 * flop_profiles.macs_thop / 1e9 as gflops_thop,
+    flop_profiles.params,
+    flop_profiles.published_macs,
+    flop_profiles.published_params,
+    flop_profiles.profile_source as macs_source,
+    accuracy_chosen.top1_acc_pct,
+    accuracy_chosen.top5_acc_pct,
+    accuracy_chosen.top1_err_pct,
+    accuracy_chosen.top5_err_pct,
+    accuracy_chosen.accuracy_source,
     -- training compute: ~3 x forward FLOPs per image x ImageNet-1K train images
-    3 * 2 * macs * 1281167 as flops_per_epoch,
-    3 * 2 * macs * 1281167 / (1e15 * 86400) as pf_days_per_epoch
-from joined
+    3 * 2 * flop_profiles.macs * 1281167 as flops_per_epoch,
+    3 * 2 * flop_profiles.macs * 1281167 / (1e15 * 86400) as pf_days_per_epoch
+from model_variants
+left join flop_profiles
+    on model_variants.model_variant_id = flop_profiles.model_variant_id
+left join accuracy_chosen
+    on model_variants.model_variant_id = accuracy_chosen.model_variant_id

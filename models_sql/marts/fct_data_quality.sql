@@ -18,6 +18,10 @@ quarantined as (
     select * from {{ ref('stg_raw__quarantined_rows') }}
 ),
 
+reconciliation as (
+    select * from {{ ref('fct_run_reconciliation') }}
+),
+
 checks as (
     select
         'models_missing_accuracy' as check_name,
@@ -82,7 +86,7 @@ checks as (
         null as load_id,
         sum(case when has_overlap then 1 else 0 end) as n_rows,
         count(*) as n_total,
-        'runs overlapping another run on the same meter' as description
+        'runs overlapping another run on one of their meters' as description
     from run_energy
     union all
     select
@@ -100,6 +104,15 @@ checks as (
         count(*) as n_total,
         'runs with energy but no carbon intensity for their zone' as description
     from run_energy
+    union all
+    select
+        'runs_components_exceed_wall' as check_name,
+        null as load_id,
+        sum(case when components_exceed_wall then 1 else 0 end) as n_rows,
+        count(*) as n_total,
+        'runs whose component meters add up to more than their wall meter (clock skew or a wrong unit)'
+            as description
+    from reconciliation
     union all
     select
         'quarantined_rows' as check_name,

@@ -12,6 +12,16 @@ run_bounds as (
     select * from {{ ref('int_run_bounds') }}
 ),
 
+run_spans as (
+    -- one row per run (int_run_bounds has one per meter of the run)
+    select
+        run_id,
+        min(start_us) as start_us,
+        max(end_us) as end_us
+    from run_bounds
+    group by run_id
+),
+
 timed_runs as (
     select
         run_energy.run_id,
@@ -22,11 +32,11 @@ timed_runs as (
         run_energy.meter_kind,
         run_energy.reported_energy_j,
         run_energy.mean_power_w,
-        run_bounds.start_us,
-        run_bounds.end_us
+        run_spans.start_us,
+        run_spans.end_us
     from run_energy
-    inner join run_bounds
-        on run_energy.run_id = run_bounds.run_id
+    inner join run_spans
+        on run_energy.run_id = run_spans.run_id
 ),
 
 reported as (

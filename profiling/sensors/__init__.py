@@ -1,7 +1,8 @@
 """Power sensors for timed runs: RAPL counters, NVML GPUs, and a labelled CPU-load estimate.
 
-``select_sensor("auto")`` picks the best available (rapl > nvml > estimate); a :class:`Sampler`
-reads it on a background thread while the bench runs. Nothing here imports torch.
+``select_sensor("auto")`` samples every real sensor available (RAPL and NVML together, a
+:class:`MultiSensor`), the estimate only when there is none; a :class:`Sampler` reads it on a
+background thread while the bench runs. Nothing here imports torch.
 """
 
 from flopwatt.profiling.sensors.base import (
@@ -14,12 +15,14 @@ from flopwatt.profiling.sensors.base import (
     energy_between,
     unwrap_counter,
 )
+from flopwatt.profiling.sensors.multi import MultiSensor
 from flopwatt.profiling.sensors.select import CHOICES, Selection, make_sensor, select_sensor
 
 __all__ = [
     "CHOICES",
     "Clock",
     "Meter",
+    "MultiSensor",
     "Sample",
     "Sampler",
     "Selection",

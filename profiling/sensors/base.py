@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from flopwatt.core.defaults import BENCH_INTERVAL_MS
 from flopwatt.core.errors import OptionError
+from flopwatt.core.vocab import METER_KINDS
 
 ReadingKind = Literal["power", "counter"]
-METER_KINDS = ("wall", "cpu_package", "dram", "gpu", "estimate")
 
 
 class SensorUnavailable(RuntimeError):
@@ -125,7 +126,7 @@ class Sampler:
     raised by the sensor stops the sampling and is re-raised by :meth:`stop`.
     """
 
-    def __init__(self, sensor: Sensor, interval_ms: float = 100.0) -> None:
+    def __init__(self, sensor: Sensor, interval_ms: float = BENCH_INTERVAL_MS) -> None:
         if interval_ms <= 0:
             raise OptionError(f"sampling interval must be positive, got {interval_ms} ms")
         self.sensor = sensor

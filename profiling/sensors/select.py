@@ -1,9 +1,11 @@
-"""Choosing the sensor: ``auto`` takes the first that works of rapl > nvml > estimate.
+"""Choosing the sensor: ``auto`` samples every real sensor that works (RAPL and NVML together),
+the estimate only when there is none.
 
-``auto`` prefers a measurement (RAPL counters, then NVML) over the estimate, and records why each
-better sensor was passed over (:attr:`Selection.passed_over`). An explicit choice that cannot be
-used raises :class:`SensorUnavailable` with the reason (e.g. ``energy_uj`` not readable).
-With ``prefer_gpu`` (the bench runs the model on a CUDA device) ``auto`` tries NVML before RAPL.
+``auto`` records why each real sensor was passed over (:attr:`Selection.passed_over`). With both
+RAPL and NVML it returns a :class:`MultiSensor` (package, DRAM and every GPU in one sampler). An
+explicit choice that cannot be used raises :class:`SensorUnavailable` with the reason (e.g.
+``energy_uj`` not readable). With ``prefer_gpu`` (the bench runs the model on a CUDA device) the
+GPUs' meters come first.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from flopwatt.profiling.sensors.base import Sensor, SensorUnavailable
+from flopwatt.profiling.sensors.multi import MultiSensor
 
 from flopwatt.core.errors import OptionError
-
-CHOICES = ("auto", "rapl", "nvml", "estimate")
+from flopwatt.core.vocab import SENSOR_CHOICES as CHOICES
 
 
 @dataclass
@@ -61,9 +63,14 @@ def select_sensor(
     if choice != "auto":
         return Selection(make_sensor(choice, tdp_w=tdp_w, rapl_root=rapl_root, nvml=nvml))
     passed: list[str] = []
+    real: list[Sensor] = []
     for name in ("nvml", "rapl") if prefer_gpu else ("rapl", "nvml"):
         try:
-            return Selection(make_sensor(name, rapl_root=rapl_root, nvml=nvml), passed)
+            real.append(make_sensor(name, rapl_root=rapl_root, nvml=nvml))
         except SensorUnavailable as exc:
             passed.append(str(exc))
+    if len(real) > 1:
+        return Selection(MultiSensor(real), passed)
+    if real:
+        return Selection(real[0], passed)
     return Selection(make_sensor("estimate", tdp_w=tdp_w), passed)

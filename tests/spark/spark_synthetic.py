@@ -3,6 +3,8 @@
 Power meters sampled irregularly (1-5 s, microsecond timestamps, a few long gaps), cumulative
 counters that wrap (RAPL-like range) and reset, runs inside, across and outside the data,
 overlapping runs, idle runs, an annual carbon intensity and a half-hourly series for one zone.
+Hosts: pm0 and pm2 (GPUs), pm1 (a wall plug) and cm0 (a CPU package) are one host, "box"; some runs
+name the host instead of a meter (a few also name the GPU pm0), some name nothing.
 Everything goes through ``ingest.loader.load`` so the raw layer is exactly what ingest would write.
 """
 
@@ -69,6 +71,7 @@ def build(
     """Load a synthetic data set into a fresh DuckDB file; return row counts per raw table."""
     rng = np.random.default_rng(seed)
     meters = [f"pm{i}" for i in range(n_power_meters)] + [f"cm{i}" for i in range(n_counter_meters)]
+    box = {"pm0", "pm1", "pm2", "cm0"}  # one host: two GPUs, a wall plug, a CPU package
     per_meter = n_readings // len(meters)
     con = duckdb.connect(str(db_path))
     try:
@@ -92,8 +95,9 @@ def build(
                 meta = pl.DataFrame(
                     {
                         "meter_id": [meter],
-                        "meter_kind": ["wall" if i else "gpu"],
+                        "meter_kind": ["wall" if i == 1 else "gpu"],
                         "zone": [None if i % 2 else "GBR"],
+                        "host_id": ["box" if meter in box else None],
                         "source_format": ["synthetic"],
                         "description": ["synthetic power meter"],
                     }
@@ -130,6 +134,7 @@ def build(
                         "meter_id": [meter],
                         "meter_kind": ["cpu_package"],
                         "zone": ["FRA"],
+                        "host_id": ["box" if meter in box else None],
                         "source_format": ["synthetic"],
                         "description": ["synthetic energy counter"],
                     }
@@ -158,6 +163,18 @@ def build(
         start = np.where((edge >= 0.04) & (edge < 0.05), hi + 10_000_000, start)  # all outside
         phase = np.where(rng.uniform(0, 1, n_runs) < 0.05, "idle", "inference")
         n_inf = rng.integers(100, 10_001, n_runs)
+        # runs on box's meters: 30% name the host (a third of those also the GPU), 10% nothing
+        naming = rng.uniform(0, 1, n_runs)
+        on_box = np.isin(run_meter, sorted(box))
+        by_host = on_box & (naming < 0.3)
+        by_nothing = on_box & (naming >= 0.3) & (naming < 0.4)
+        devices = [("pm0" if d else None) for d in by_host & (naming < 0.1)]
+        named = by_host | by_nothing
+        run_meters = [None if n else m for m, n in zip(run_meter, named, strict=True)]
+        hosts = [
+            "box" if h else None if n else "synthetic"
+            for h, n in zip(by_host, by_nothing, strict=True)
+        ]
         runs = pl.DataFrame(
             {
                 "line_number": np.arange(1, n_runs + 1, dtype=np.int64),
@@ -169,15 +186,19 @@ def build(
                 "ended_at": _ts(start + dur),
                 "n_inferences": pl.Series(n_inf).set(pl.Series(phase == "idle"), None),
                 "batch_size": np.ones(n_runs, dtype=np.int32),
-                "meter_id": run_meter,
+                "meter_id": run_meters,
                 "device": ["cpu"] * n_runs,
-                "host": ["synthetic"] * n_runs,
+                "host": hosts,
+                "devices": devices,
                 "torch_threads": np.full(n_runs, 2, dtype=np.int32),
                 "measured_energy_j": [None] * n_runs,
                 "source_format": ["synthetic"] * n_runs,
             },
             schema_overrides={
                 "weights": pl.String,
+                "meter_id": pl.String,
+                "host": pl.String,
+                "devices": pl.String,
                 "measured_energy_j": pl.Float64,
                 "n_inferences": pl.Int64,
             },

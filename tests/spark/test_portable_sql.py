@@ -2,7 +2,7 @@
 
 A static check (no Spark needed): Jinja and comments are stripped, then each model is searched for
 DuckDB-only (or Spark-only) syntax. A hit names the file and line; move the construct into a
-``macros/engine/`` macro with ``duckdb__`` and ``spark__`` implementations.
+``macros/engine/`` macro with ``default__`` and ``spark__`` implementations in one file.
 """
 
 from __future__ import annotations
@@ -68,14 +68,20 @@ def _strip(text: str) -> list[str]:
     return lines
 
 
+def _numbered_lines(root: Path, glob: str, clean=str.splitlines):
+    """(``folder/file:line``, line) for every line of the files ``glob`` matches under ``root``."""
+    for path in sorted(root.rglob(glob)):
+        for no, line in enumerate(clean(path.read_text(encoding="utf-8")), start=1):
+            yield f"{path.relative_to(root.parent)}:{no}", line
+
+
 def find_engine_specific(root: Path = MODELS) -> list[str]:
-    hits = []
-    for path in sorted(root.rglob("*.sql")):
-        for no, line in enumerate(_strip(path.read_text(encoding="utf-8")), start=1):
-            for pattern, why in FORBIDDEN:
-                if re.search(pattern, line, re.I):
-                    hits.append(f"{path.relative_to(root.parent)}:{no}: {line.strip()}  <- {why}")
-    return hits
+    return [
+        f"{where}: {line.strip()}  <- {why}"
+        for where, line in _numbered_lines(root, "*.sql", _strip)
+        for pattern, why in FORBIDDEN
+        if re.search(pattern, line, re.I)
+    ]
 
 
 def test_models_hold_no_engine_specific_sql():
@@ -116,11 +122,10 @@ PORTABLE_TYPES = re.compile(
 
 def find_unportable_contract_types(root: Path = MODELS) -> list[str]:
     hits = []
-    for path in sorted(root.rglob("*.yml")):
-        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            m = re.match(r"\s*-?\s*data_type:\s*['\"]?([^'\"#]+?)['\"]?\s*(#.*)?$", line)
-            if m and not PORTABLE_TYPES.match(m.group(1).strip()):
-                hits.append(f"{path.relative_to(root.parent)}:{no}: data_type {m.group(1).strip()}")
+    for where, line in _numbered_lines(root, "*.yml"):
+        m = re.match(r"\s*-?\s*data_type:\s*['\"]?([^'\"#]+?)['\"]?\s*(#.*)?$", line)
+        if m and not PORTABLE_TYPES.match(m.group(1).strip()):
+            hits.append(f"{where}: data_type {m.group(1).strip()}")
     return hits
 
 
@@ -133,3 +138,21 @@ def test_contract_data_types_are_portable():
         "contract data types that do not exist on Spark (use string, bigint, integer, double, "
         "boolean, timestamp, decimal(p, s)):\n" + "\n".join(hits)
     )
+
+
+def test_each_engine_macro_keeps_its_bodies_in_one_file():
+    """Every dispatched macro has its default__ and spark__ bodies next to it, in the same file."""
+    macros = MODELS.parent / "macros"
+    defined: dict[str, Path] = {}
+    for path in sorted(macros.rglob("*.sql")):
+        for name in re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", path.read_text(encoding="utf-8")):
+            defined[name] = path
+    dispatched = [
+        (name, path)
+        for path in sorted(macros.rglob("*.sql"))
+        for name in re.findall(r"adapter\.dispatch\(\s*'(\w+)'", path.read_text(encoding="utf-8"))
+    ]
+    assert dispatched
+    for name, path in dispatched:
+        for impl in (f"default__{name}", f"spark__{name}"):
+            assert defined.get(impl) == path, f"{impl} is not in {path.relative_to(macros.parent)}"

@@ -4,7 +4,9 @@ A synthetic data set (power meters with irregular sampling and gaps, counters th
 runs inside / across / outside the data, idle runs, an intensity series) is loaded through
 ``ingest.loader.load`` into a temp DuckDB file; ``dbt build`` runs on DuckDB; the raw layer is
 synced to Spark (``flopwatt.spark_sync``); ``dbt build --target spark`` builds the same models;
-then every ``fct_run_energy`` row is compared, every number to 1e-9 relative.
+then every ``fct_run_energy`` row is compared, every number to 1e-9 relative, and so are the
+per-(run, meter) rows of ``fct_run_meter_energy`` and the wall-vs-components
+``fct_run_reconciliation``.
 
 Every Spark step runs in a child process (dbt-spark's session method starts a JVM in-process and
 Derby allows one process per metastore). Skipped without pyspark, dbt-spark or Java.
@@ -48,8 +50,15 @@ from flopwatt.spark_sync import (  # noqa: E402
 
 N_READINGS = int(os.environ.get("FLOPWATT_SPARK_PARITY_READINGS", "100000"))
 N_RUNS = int(os.environ.get("FLOPWATT_SPARK_PARITY_RUNS", "1000"))
-SELECT = os.environ.get("FLOPWATT_SPARK_SELECT", "+fct_run_energy fct_run_source_comparison")
+SELECT = os.environ.get(
+    "FLOPWATT_SPARK_SELECT", "+fct_run_energy fct_run_source_comparison fct_run_reconciliation"
+)
 FACT = "marts.fct_run_energy"
+# the other facts compared, with their key (fct_run_meter_energy: run and meter)
+FACTS = {
+    "marts.fct_run_meter_energy": ("run_id", "meter_id"),
+    "marts.fct_run_reconciliation": ("run_id",),
+}
 RTOL = 1e-9  # every number, net_energy_j included, relative to its own magnitude
 
 
@@ -92,14 +101,16 @@ def engines(tmp_path_factory):
         env=env,
         work_dir=work / "dbt-spark",
     )
-    out = work / "spark_fct_run_energy.parquet"
-    _step("export spark fact", export_tables_subprocess, {FACT: out}, env=env)
+    outs = {t: work / f"spark_{t.split('.')[1]}.parquet" for t in (FACT, *FACTS)}
+    _step("export spark facts", export_tables_subprocess, outs, env=env)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        duck = con.sql(f"select * from {FACT}").pl()
+        duck = {t: con.sql(f"select * from {t}").pl() for t in outs}
     finally:
         con.close()
-    return {"duckdb": duck, "spark": pl.read_parquet(out), "work": work}
+    spark = {t: pl.read_parquet(p) for t, p in outs.items()}
+    return {"duckdb": duck[FACT], "spark": spark[FACT], "work": work,
+            "others": {t: (duck[t], spark[t]) for t in FACTS}}  # fmt: skip
 
 
 def test_every_fct_run_energy_row_equal(engines):
@@ -114,6 +125,19 @@ def test_every_fct_run_energy_row_equal(engines):
     assert result["rows"] == N_RUNS
 
 
+@pytest.mark.parametrize("table", sorted(FACTS))
+def test_per_meter_and_reconciliation_rows_equal(engines, table):
+    duck, spark = engines["others"][table]
+    key = pl.concat_str([pl.col(c).fill_null("") for c in FACTS[table]], separator="|")
+    duck, spark = (f.with_columns(key.alias("_key")) for f in (duck, spark))
+    assert duck.height > 0
+    result = compare_frames(duck, spark, "_key", rtol=RTOL)
+    print(f"{table}: compared {result['rows']} rows, max relative difference "
+          f"{result['max_rel_diff']:.3e} (worst: {result['worst']})")  # fmt: skip
+    assert not result["mismatches"], "DuckDB and Spark differ:\n" + "\n".join(result["mismatches"])
+    assert result["rows"] == duck.height
+
+
 def test_the_data_set_exercises_the_hard_cases(engines):
     """Parity means little if the hard cases are absent: check they are in the fact."""
     f = engines["duckdb"]
@@ -122,6 +146,11 @@ def test_the_data_set_exercises_the_hard_cases(engines):
     assert f["energy_j"].null_count() > 0  # runs with no data at all: null, never 0
     if "has_overlap" in f.columns:
         assert f["has_overlap"].any()
+    # hosts: runs naming a host (wall, or components), runs naming nothing, other devices
+    assert {"run", "host", "unresolved"} <= set(f["meter_source"])
+    assert {"wall", "components"} <= set(f["energy_scope"].drop_nulls())
+    per_meter, _ = engines["others"]["marts.fct_run_meter_energy"]
+    assert (per_meter["meter_role"] == "other_device").any()
 
 
 def test_spark_sql_has_no_native_asof(engines):

@@ -10,6 +10,7 @@ renamed as (
         meter_id,
         meter_kind,
         upper(zone) as zone,
+        host_id,
         source_format,
         description,
         load_id
