@@ -2,12 +2,22 @@
 -- Of the run's rows in int_run_carbon_by_source, the providers whose series covers some of the run
 -- come first, ranked by the var carbon_source_priority (providers it does not list after it, by
 -- name); when none covers the run, all rows give the annual value and the first is taken.
+-- Incremental: the runs int_run_carbon_by_source recomputed since the last build.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key='run_id',
+) }}
 {%- set priority = energy_var('carbon_source_priority') %}
 {%- set priority = [priority] if priority is string else (priority or []) %}
 with
 
 carbon_by_source as (
     select * from {{ ref('int_run_carbon_by_source') }}
+    {%- if is_incremental() %}
+    where through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+    {%- endif %}
 ),
 
 ranked as (
@@ -39,6 +49,7 @@ select
     annual_source,
     annual_data_year,
     series_provider,
-    series_source
+    series_source,
+    through_load_id
 from ranked
 where provider_rank = 1

@@ -10,10 +10,34 @@
 -- from the energy curve (curve_energy_at: exact energy weighting, no run x period scan).
 -- carbon_method: 'series' (all of the run under the provider's periods), 'annual' (none),
 -- 'series+annual'.
+-- Incremental (macros/incremental.sql): a build recomputes the runs int_run_energy recomputed since
+-- the last (their meter's carbon curve before their end is unchanged), and every run when a carbon
+-- intensity or a meter's registration (its zone) was loaded since.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key='run_id',
+) }}
+-- depends_on: {{ ref('stg_raw__meters') }}
 with
 
 run_energy as (
     select * from {{ ref('int_run_energy') }}
+    {%- if is_incremental() %}
+    where
+        through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+        or (
+            select coalesce(max(load_id), 0)
+            from (
+                select load_id from {{ ref('stg_raw__carbon_intensities') }}
+                union all
+                select load_id from {{ ref('stg_raw__carbon_intensity_periods') }}
+                union all
+                select load_id from {{ ref('stg_raw__meters') }}
+            ) as carbon_loads
+        ) > (select coalesce(max(through_load_id), 0) from {{ this }})
+    {%- endif %}
 ),
 
 meter_spans as (
@@ -344,7 +368,8 @@ select
     runs_zoned.annual_g_per_kwh,
     runs_zoned.annual_source,
     runs_zoned.annual_data_year,
-    per_run.series_source
+    per_run.series_source,
+    {{ latest_load_id() }} as through_load_id
 from runs_zoned
 left join per_run
     on
