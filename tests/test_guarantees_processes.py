@@ -148,9 +148,10 @@ def unprivileged(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 
 @pytest.mark.parametrize("delay_s", [0.5, 1.5])
 def test_second_build_started_meanwhile_gets_the_busy_line(warehouse, delay_s):
-    first = start(warehouse, "build", "--quiet")
+    # --full-refresh: the copy is up to date, and a plain build would not start dbt (build_state)
+    first = start(warehouse, "build", "--quiet", "--full-refresh")
     time.sleep(delay_s)
-    second = start(warehouse, "build", "--quiet")
+    second = start(warehouse, "build", "--quiet", "--full-refresh")
     results = [(p, *p.communicate(timeout=300)) for p in (first, second)]
     codes = sorted(p.returncode for p, _, _ in results)
     assert codes == [0, 1], [(p.returncode, err[-2000:]) for p, _, err in results]
@@ -182,8 +183,11 @@ def test_stopping_flopwatt_stops_its_dbt_child(warehouse, tmp_path, sig):
     before = raw_counts(warehouse)
     log = tmp_path / "build.log"
     with log.open("w") as out:  # a file, not a pipe: waiting for flopwatt must not wait for dbt
-        build = subprocess.Popen(
-            flopwatt_cmd("build"), env=cli_env(warehouse), stdout=out, stderr=subprocess.STDOUT
+        build = subprocess.Popen(  # --full-refresh: an up-to-date build would not start dbt
+            flopwatt_cmd("build", "--full-refresh"),
+            env=cli_env(warehouse),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     child = dbt_child_holding(warehouse, build.pid)
     os.kill(build.pid, sig)
