@@ -257,3 +257,97 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- int_run_energy: the latest load its stored rows were computed at (0 when empty). -#}
+{% macro run_energy_watermark() -%}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- set rows = run_query('select coalesce(max(through_load_id), 0) from ' ~ this) -%}
+    {{ return(rows[0][0]) }}
+{%- endmacro %}
+
+{#- int_run_energy's incremental CTEs (after all_run_bounds and all_energy_curve): previous (the
+    stored rows), rewritten_curve (per meter, the first reading of the curve rewritten after
+    `watermark`) and changed_runs: the runs with a (run, meter) pair that is new, has other bounds or
+    ends in a rewritten part of its meter's curve, and the runs that lost a pair. -#}
+{% macro run_energy_changed_runs_ctes(watermark) -%}
+previous as (
+    select * from {{ this }}
+),
+
+rewritten_curve as (
+    select
+        meter_id,
+        min(ts_us) as rewritten_from_us
+    from all_energy_curve
+    where through_load_id > {{ watermark }}
+    group by meter_id
+),
+
+changed_runs as (
+    select all_run_bounds.run_id
+    from all_run_bounds
+    left join previous
+        on
+            all_run_bounds.run_id = previous.run_id
+            and all_run_bounds.meter_id is not distinct from previous.meter_id
+    left join rewritten_curve
+        on all_run_bounds.meter_id = rewritten_curve.meter_id
+    where
+        previous.run_id is null
+        or all_run_bounds.start_us != previous.start_us
+        or all_run_bounds.end_us != previous.end_us
+        or all_run_bounds.end_us >= rewritten_curve.rewritten_from_us
+    union
+    select previous.run_id
+    from previous
+    left join all_run_bounds
+        on
+            previous.run_id = all_run_bounds.run_id
+            and previous.meter_id is not distinct from all_run_bounds.meter_id
+    where all_run_bounds.run_id is null
+)
+{%- endmacro %}
+
+{#- The part of int_energy_curve an incremental int_run_energy reads, as a filter on literals: per
+    meter with changed runs, from the latest reading at or before the earliest changed run's start
+    (every reading a probe of those runs matches is at or after it; all of the meter when there is
+    none). Queried at run time; `false` when no run changed. -#}
+{% macro run_energy_curve_filter(watermark) -%}
+    {%- if not execute -%}{{ return('false') }}{%- endif -%}
+    {%- set starts_sql -%}
+        with
+        all_run_bounds as (select * from {{ ref('int_run_bounds') }}),
+        all_energy_curve as (select * from {{ ref('int_energy_curve') }}),
+        {{ run_energy_changed_runs_ctes(watermark) }}
+        select all_run_bounds.meter_id, min(all_run_bounds.start_us)
+        from all_run_bounds
+        inner join changed_runs
+            on all_run_bounds.run_id = changed_runs.run_id
+        where all_run_bounds.meter_id is not null
+        group by all_run_bounds.meter_id
+    {%- endset -%}
+    {%- set starts = run_query(starts_sql) -%}
+    {%- if starts | length == 0 -%}{{ return('false') }}{%- endif -%}
+    {%- set floors_sql -%}
+        select meter_id, max(ts_us)
+        from {{ ref('int_energy_curve') }}
+        where
+        {%- for row in starts %}
+            {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(row[0]) }} and ts_us <= {{ row[1] }})
+        {%- endfor %}
+        group by meter_id
+    {%- endset -%}
+    {%- set floors = {} -%}
+    {%- for row in run_query(floors_sql) -%}
+        {%- do floors.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {%- set parts = [] -%}
+    {%- for row in starts -%}
+        {%- if row[0] in floors -%}
+            {%- do parts.append('(meter_id = ' ~ sql_literal(row[0]) ~ ' and ts_us >= ' ~ floors[row[0]] ~ ')') -%}
+        {%- else -%}
+            {%- do parts.append('meter_id = ' ~ sql_literal(row[0])) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('(' ~ parts | join(' or ') ~ ')') }}
+{%- endmacro %}

@@ -2,72 +2,44 @@
     left out), as CTE bodies without a median aggregate (DuckDB's holds every value in memory;
     Spark's percentile sorts them all): a select of (group_column, median_value, n_values).
 
-    Selection by buckets: the values' range per group is cut into `buckets` equal buckets and
+    Selection by buckets: each value falls in a bucket, a fixed monotone function of the value
+    (sign x floor(ln(1 + |value|) x 256): ~0.4 % wide, whatever the scale), and the buckets are
     counted (a grouping with few groups); the k1-th and k2-th smallest values (k1 = floor((n + 1) / 2),
     k2 = floor(n / 2) + 1; the median is their mean) lie in known buckets, and only the values of
     those buckets are counted exactly. Two passes over the values and no sort of them all: exact,
     whatever the distribution (a single busy bucket only makes the second pass larger).
 
-    Usage: `prefix` names the CTEs it adds; call it inside a `with` list and select from
-    `<prefix>_medians`. -#}
-{% macro exact_median_ctes(relation, group_column, value_column, prefix, buckets=4096) -%}
-{{ prefix }}_ranges as (
-    select
-        {{ group_column }},
-        min({{ value_column }}) as min_value,
-        max({{ value_column }}) as max_value,
-        count(*) as n_values
-    from {{ relation }}
-    where {{ value_column }} is not null
-    group by {{ group_column }}
-),
+    `relation` is read twice: pass a table, a view or a parenthesised query, not a CTE that would
+    be materialised for it. `prefix` names the CTEs it adds; call it inside a `with` list and select
+    from `<prefix>_medians`. -#}
+{% macro median_bucket(value) -%}
+    case
+        when {{ value }} < 0 then -1 - cast(floor(ln(1 - {{ value }}) * 256) as bigint)
+        else cast(floor(ln(1 + {{ value }}) * 256) as bigint)
+    end
+{%- endmacro %}
 
-{{ prefix }}_bucketed as (
-    select
-        {{ relation }}.{{ group_column }},
-        {{ relation }}.{{ value_column }} as value,
-        case
-            when {{ prefix }}_ranges.max_value = {{ prefix }}_ranges.min_value then 0
-            else least(
-                cast(floor(
-                    cast({{ relation }}.{{ value_column }} - {{ prefix }}_ranges.min_value as double)
-                    / cast({{ prefix }}_ranges.max_value - {{ prefix }}_ranges.min_value as double)
-                    * {{ buckets }}
-                ) as bigint),
-                {{ buckets - 1 }}
-            )
-        end as bucket
-    from {{ relation }}
-    inner join {{ prefix }}_ranges
-        on {{ relation }}.{{ group_column }} = {{ prefix }}_ranges.{{ group_column }}
-    where {{ relation }}.{{ value_column }} is not null
-),
-
+{% macro exact_median_ctes(relation, group_column, value_column, prefix) -%}
 {{ prefix }}_bucket_counts as (
     select
         {{ group_column }},
-        bucket,
+        {{ median_bucket(value_column) }} as bucket,
         count(*) as n_bucket
-    from {{ prefix }}_bucketed
-    group by {{ group_column }}, bucket
+    from {{ relation }} as median_source
+    where {{ value_column }} is not null
+    group by {{ group_column }}, {{ median_bucket(value_column) }}
 ),
 
 {{ prefix }}_bucket_ranks as (
-    -- the ranks (1-based) of each bucket's first and last value within its group
+    -- the number of values below each bucket, and the ranks sought
     select
-        {{ prefix }}_bucket_counts.{{ group_column }},
-        {{ prefix }}_bucket_counts.bucket,
-        sum({{ prefix }}_bucket_counts.n_bucket) over (
-            partition by {{ prefix }}_bucket_counts.{{ group_column }}
-            order by {{ prefix }}_bucket_counts.bucket
-            rows between unbounded preceding and current row
-        ) - {{ prefix }}_bucket_counts.n_bucket as n_below,
-        {{ int_div(prefix ~ '_ranges.n_values + 1', 2) }} as k1,
-        {{ int_div(prefix ~ '_ranges.n_values', 2) }} + 1 as k2,
-        {{ prefix }}_ranges.n_values
+        {{ group_column }},
+        bucket,
+        sum(n_bucket) over (
+            partition by {{ group_column }} order by bucket rows between unbounded preceding and current row
+        ) - n_bucket as n_below,
+        sum(n_bucket) over (partition by {{ group_column }}) as n_values
     from {{ prefix }}_bucket_counts
-    inner join {{ prefix }}_ranges
-        on {{ prefix }}_bucket_counts.{{ group_column }} = {{ prefix }}_ranges.{{ group_column }}
 ),
 
 {{ prefix }}_target_buckets as (
@@ -76,8 +48,8 @@
         {{ group_column }},
         bucket,
         min(n_below) over (partition by {{ group_column }}) as n_below_first,
-        k1,
-        k2,
+        {{ int_div('n_values + 1', 2) }} as k1,
+        {{ int_div('n_values', 2) }} + 1 as k2,
         n_values
     from (
         select
@@ -86,22 +58,29 @@
         from {{ prefix }}_bucket_ranks
     ) as ranked
     where
-        (k1 > n_below and k1 <= coalesce(n_below_next, n_values))
-        or (k2 > n_below and k2 <= coalesce(n_below_next, n_values))
+        ({{ int_div('n_values + 1', 2) }} > n_below and {{ int_div('n_values + 1', 2) }} <= coalesce(n_below_next, n_values))
+        or ({{ int_div('n_values', 2) }} + 1 > n_below and {{ int_div('n_values', 2) }} + 1 <= coalesce(n_below_next, n_values))
 ),
 
 {{ prefix }}_value_counts as (
     select
-        {{ prefix }}_bucketed.{{ group_column }},
-        {{ prefix }}_bucketed.bucket,
-        {{ prefix }}_bucketed.value,
+        median_values.{{ group_column }},
+        median_values.bucket,
+        median_values.value,
         count(*) as n_value
-    from {{ prefix }}_bucketed
+    from (
+        select
+            {{ group_column }},
+            {{ median_bucket(value_column) }} as bucket,
+            {{ value_column }} as value
+        from {{ relation }} as median_source
+        where {{ value_column }} is not null
+    ) as median_values
     inner join {{ prefix }}_target_buckets
         on
-            {{ prefix }}_bucketed.{{ group_column }} = {{ prefix }}_target_buckets.{{ group_column }}
-            and {{ prefix }}_bucketed.bucket = {{ prefix }}_target_buckets.bucket
-    group by {{ prefix }}_bucketed.{{ group_column }}, {{ prefix }}_bucketed.bucket, {{ prefix }}_bucketed.value
+            median_values.{{ group_column }} = {{ prefix }}_target_buckets.{{ group_column }}
+            and median_values.bucket = {{ prefix }}_target_buckets.bucket
+    group by median_values.{{ group_column }}, median_values.bucket, median_values.value
 ),
 
 {{ prefix }}_value_ranks as (

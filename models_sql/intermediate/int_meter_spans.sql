@@ -13,7 +13,11 @@
 ) }}
 with
 
-all_energy_curve as (
+energy_curve as (
+    select * from {{ ref('int_energy_curve') }}
+),
+
+curve_changes as (
     select * from {{ ref('int_energy_curve') }}
 ),
 
@@ -23,7 +27,7 @@ meters as (
 
 computed_meters as (
     select distinct meter_id
-    from all_energy_curve
+    from curve_changes
     {%- if is_incremental() %}
     where
         through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
@@ -35,34 +39,33 @@ computed_meters as (
     {%- endif %}
 ),
 
-energy_curve as (
-    select all_energy_curve.*
-    from all_energy_curve
-    inner join computed_meters
-        on all_energy_curve.meter_id = computed_meters.meter_id
-),
-
-intervals as (
+{%- set intervals -%}
+(
     select
-        meter_id,
-        next_ts_us - ts_us as interval_us
-    from energy_curve
-    where next_ts_us is not null and not is_gap_marker
-),
+        curve_intervals.meter_id,
+        curve_intervals.next_ts_us - curve_intervals.ts_us as interval_us
+    from {{ ref('int_energy_curve') }} as curve_intervals
+    inner join computed_meters
+        on curve_intervals.meter_id = computed_meters.meter_id
+    where curve_intervals.next_ts_us is not null and not curve_intervals.is_gap_marker
+)
+{%- endset %}
 
-{{ exact_median_ctes('intervals', 'meter_id', 'interval_us', 'interval') }},
+{{ exact_median_ctes(intervals, 'meter_id', 'interval_us', 'interval') }},
 
 spans as (
     select
-        meter_id,
-        min(curve_kind) as curve_kind,
-        min(ts_us) as first_us,
-        max(ts_us) as last_us,
+        energy_curve.meter_id,
+        min(energy_curve.curve_kind) as curve_kind,
+        min(energy_curve.ts_us) as first_us,
+        max(energy_curve.ts_us) as last_us,
         count(*) as readings_count,
-        max(gap_limit_us) as gap_limit_us,
-        bool_or(reports_changes_only) as reports_changes_only
+        max(energy_curve.gap_limit_us) as gap_limit_us,
+        bool_or(energy_curve.reports_changes_only) as reports_changes_only
     from energy_curve
-    group by meter_id
+    inner join computed_meters
+        on energy_curve.meter_id = computed_meters.meter_id
+    group by energy_curve.meter_id
 )
 
 select

@@ -29,50 +29,9 @@ all_energy_curve as (
 ),
 
 {%- if is_incremental() %}
+{%- set watermark = run_energy_watermark() %}
 
-previous as (
-    select * from {{ this }}
-),
-
-rewritten_curve as (
-    -- per meter, the first reading of the curve rewritten since this model's last build
-    select
-        meter_id,
-        min(ts_us) as rewritten_from_us
-    from all_energy_curve
-    where through_load_id > (select coalesce(max(through_load_id), 0) from previous)
-    group by meter_id
-),
-{%- endif %}
-
-{%- if is_incremental() %}
-
-changed_runs as (
-    -- runs with a (run, meter) pair that is new, has other bounds, or ends in a rewritten part of
-    -- its meter's curve
-    select all_run_bounds.run_id
-    from all_run_bounds
-    left join previous
-        on
-            all_run_bounds.run_id = previous.run_id
-            and all_run_bounds.meter_id is not distinct from previous.meter_id
-    left join rewritten_curve
-        on all_run_bounds.meter_id = rewritten_curve.meter_id
-    where
-        previous.run_id is null
-        or all_run_bounds.start_us != previous.start_us
-        or all_run_bounds.end_us != previous.end_us
-        or all_run_bounds.end_us >= rewritten_curve.rewritten_from_us
-    union
-    -- and runs that lost a pair
-    select previous.run_id
-    from previous
-    left join all_run_bounds
-        on
-            previous.run_id = all_run_bounds.run_id
-            and previous.meter_id is not distinct from all_run_bounds.meter_id
-    where all_run_bounds.run_id is null
-),
+{{ run_energy_changed_runs_ctes(watermark) }},
 {%- endif %}
 
 run_bounds as (
@@ -83,38 +42,13 @@ run_bounds as (
         on all_run_bounds.run_id = changed_runs.run_id
     {%- endif %}
 ),
-{%- if is_incremental() %}
-
-curve_floors as (
-    -- per meter, the latest reading at or before the earliest run start probed: every reading
-    -- the probes match is at or after it
-    select
-        all_energy_curve.meter_id,
-        max(all_energy_curve.ts_us) as floor_us
-    from all_energy_curve
-    inner join (
-        select
-            meter_id,
-            min(start_us) as min_start_us
-        from run_bounds
-        group by meter_id
-    ) as probed
-        on
-            all_energy_curve.meter_id = probed.meter_id
-            and all_energy_curve.ts_us <= probed.min_start_us
-    group by all_energy_curve.meter_id
-),
-{%- endif %}
 
 energy_curve as (
-    select all_energy_curve.*
+    select *
     from all_energy_curve
     {%- if is_incremental() %}
-    inner join (select distinct meter_id from run_bounds) as probed
-        on all_energy_curve.meter_id = probed.meter_id
-    left join curve_floors
-        on all_energy_curve.meter_id = curve_floors.meter_id
-    where all_energy_curve.ts_us >= coalesce(curve_floors.floor_us, all_energy_curve.ts_us)
+    -- the readings the changed runs' probes can match (filters on literals: zone maps skip the rest)
+    where {{ run_energy_curve_filter(watermark) }}
     {%- endif %}
 ),
 
