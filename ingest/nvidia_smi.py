@@ -172,6 +172,7 @@ def parse(
         rows_read=f.height,
         tables={"power_readings": readings, "meters": meters},
         quarantine=quarantine,
+        line_text=table.raw_lines,
         options={
             "tz": tz,
             "meter": meter,

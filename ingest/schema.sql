@@ -128,3 +128,6 @@ alter table raw.quarantine add column if not exists measured_at timestamp;
 alter table raw.quarantine add column if not exists is_gap boolean;
 -- migration of warehouses written before is_gap: their gap rows were marked by the reason's prefix
 update raw.quarantine set is_gap = (reason like 'gap: %') where is_gap is null;
+
+-- grid zone of a run whose meter gives none (CodeCarbon's country_iso_code), null = the meter's
+alter table raw.runs add column if not exists zone varchar;

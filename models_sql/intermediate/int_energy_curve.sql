@@ -8,7 +8,7 @@
 -- max_gap_s. energy_j is an exact decimal running sum of the intervals' energies, so differences
 -- of far-apart points lose no digits.
 -- A meter that has counter readings is integrated from its counters only.
--- Gap markers (quarantined "gap: ..." rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
+-- Gap markers (quarantined is_gap rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
 -- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
 {%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
 
@@ -36,7 +36,7 @@ gap_markers as (
             quarantined_rows.meter_id = power_readings.meter_id
             and quarantined_rows.measured_at = power_readings.measured_at
     where
-        quarantined_rows.reason like 'gap:%'
+        quarantined_rows.is_gap
         and quarantined_rows.meter_id is not null
         and quarantined_rows.measured_at is not null
         and power_readings.meter_id is null

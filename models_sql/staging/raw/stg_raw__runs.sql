@@ -19,6 +19,7 @@ renamed as (
         host,
         torch_threads,
         measured_energy_j,
+        zone,
         source_format,
         load_id,
         line_number
@@ -46,6 +47,7 @@ select
     host,
     torch_threads,
     measured_energy_j,
+    zone,
     source_format,
     load_id,
     line_number
