@@ -126,6 +126,18 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def unreadable(source: str, exc: Exception) -> IngestError:
+    """The one line for a recorder SQLite cannot read, e.g. "database disk image is malformed": a
+    hot journal (Home Assistant writing, or killed mid-write) read without it, or a file copied
+    while Home Assistant was writing it."""
+    return IngestError(
+        source,
+        f"cannot read the recorder database ({exc}): Home Assistant may be writing it (a hot "
+        "journal or WAL next to it); stop Home Assistant, or copy the .db with its -wal/-shm or "
+        "-journal files, and load the copy",
+    )
+
+
 def _open_sqlite(path: Path) -> _Db:
     path = path.absolute()
     if not path.exists():
@@ -142,10 +154,16 @@ def _open_sqlite(path: Path) -> _Db:
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2.0)
         con.execute("begin")  # one consistent snapshot for every query of this load
         con.execute("select count(*) from sqlite_master").fetchone()
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
+        if not isinstance(exc, sqlite3.OperationalError):
+            raise unreadable(str(path), exc) from exc
         # locked (rollback journal held by a writer) or WAL in a directory we cannot write -shm to
-        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
-        con.execute("begin")
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+            con.execute("begin")
+            con.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.DatabaseError as again:
+            raise unreadable(str(path), again) from again
         warnings.append(
             f"could not open read-only with locking ({exc}); read it as immutable: rows Home "
             "Assistant writes during this read may be missed or torn, so stop HA or copy the "
@@ -378,14 +396,7 @@ def parse(
     try:
         return _parse_open(db, entity, statistics_fallback, meter, unit, meter_kind, zone)
     except sqlite3.DatabaseError as exc:
-        # e.g. "database disk image is malformed": a hot journal (Home Assistant mid-write, or
-        # killed mid-write) read without it, or a file copied while HA was writing
-        raise IngestError(
-            db.source,
-            f"cannot read the recorder database ({exc}): Home Assistant may be writing it (a hot "
-            "journal or WAL next to it); stop Home Assistant, or copy the .db with its -wal/-shm "
-            "or -journal files, and load the copy",
-        ) from exc
+        raise unreadable(db.source, exc) from exc
     finally:
         db.close()
 
