@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from flopwatt import __version__
@@ -223,7 +224,7 @@ def load(batch: Batch, con: duckdb.DuckDBPyConnection | None = None) -> LoadResu
         try:
             load_id = con.execute("select nextval('raw.load_id_seq')").fetchone()[0]
             written = _write_parts(con, load_id, batch)
-            collided = _resolve_collisions(con, load_id, batch.line_text)
+            collided = _resolve_collisions(con, load_id, written.shared(), batch.line_text)
             rows_quarantined = written.quarantined + collided
             rows_loaded = written.rows_read - rows_quarantined
             con.execute(
@@ -274,6 +275,25 @@ class _Written:
     rows_read: int = 0
     quarantined: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: (table, meter_id) -> the instants written (epoch us), to find shared instants
+    instants: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
+
+    def note(self, table: str, frame: pl.DataFrame) -> None:
+        keys = frame.select("meter_id", pl.col("measured_at").dt.epoch("us").alias("us"))
+        for (meter_id,), part in keys.partition_by("meter_id", as_dict=True).items():
+            self.instants.setdefault((table, meter_id), []).append(part["us"].to_numpy())
+
+    def shared(self) -> dict[str, list[tuple[str, int]]]:
+        """table -> the (meter, instant) pairs written more than once (8 bytes a row, sorted in
+        place per meter: a 1 GB file needs no hash table of every key)."""
+        out: dict[str, list[tuple[str, int]]] = {}
+        for (table, meter_id), arrays in self.instants.items():
+            us = np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
+            arrays.clear()
+            us.sort()
+            twice = np.unique(us[1:][us[1:] == us[:-1]])
+            out.setdefault(table, []).extend((meter_id, int(t)) for t in twice)
+        return out
 
 
 def _write_parts(con: duckdb.DuckDBPyConnection, load_id: int, batch: Batch) -> _Written:
@@ -299,6 +319,8 @@ def _write_parts(con: duckdb.DuckDBPyConnection, load_id: int, batch: Batch) -> 
                 meters.append(frame)
                 continue
             if frame.height:
+                if table in KEYED_TABLES:
+                    out.note(table, frame)
                 _insert(con, table, frame.with_columns(pl.lit(load_id, pl.Int64).alias("load_id")))
     for frame in meters:
         if frame.height:
@@ -309,17 +331,24 @@ def _write_parts(con: duckdb.DuckDBPyConnection, load_id: int, batch: Batch) -> 
 def _resolve_collisions(
     con: duckdb.DuckDBPyConnection,
     load_id: int,
+    shared: dict[str, list[tuple[str, int]]],
     line_text: Callable[[list[int]], dict[int, str]] | None,
 ) -> int:
     """Quarantine the lines of this load whose readings share a meter and an instant; returns
     how many lines were quarantined (a line is loaded or quarantined whole)."""
     reasons: dict[int, list[str]] = {}
-    for table, values in KEYED_TABLES.items():
-        value = "{" + ", ".join(f"'{v}': {v}" for v in values) + "}"
+    for table, keys in shared.items():
+        if not keys:
+            continue
+        values = KEYED_TABLES[table]
+        value = "{" + ", ".join(f"'{v}': t.{v}" for v in values) + "}"
+        wanted = pl.DataFrame(keys, schema={"meter_id": pl.String, "us": pl.Int64}, orient="row")
+        wanted_arrow = wanted.to_arrow()  # noqa: F841  (referenced by name in the SQL below)
         groups = con.execute(
-            f"select meter_id, measured_at, list(line_number order by line_number), "
-            f"count(distinct {value}) from raw.{table} where load_id = ? "
-            "group by meter_id, measured_at having count(*) > 1",
+            f"select t.meter_id, t.measured_at, list(t.line_number order by t.line_number), "
+            f"count(distinct {value}) from raw.{table} as t inner join wanted_arrow as w "
+            "on t.meter_id = w.meter_id and epoch_us(t.measured_at) = w.us "
+            "where t.load_id = ? group by t.meter_id, t.measured_at",
             [load_id],
         ).fetchall()
         for meter_id, at, lines, n_values in groups:

@@ -27,7 +27,7 @@ from flopwatt.core.errors import IngestError
 
 BOM = b"\xef\xbb\xbf"
 #: bytes of CSV text parsed at a time by :meth:`Table.chunks`
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 8 << 20
 #: reason of a cut-off last line (see module docstring)
 TRUNCATED = "incomplete last line (no line end: the file was still being written)"
 
@@ -189,13 +189,15 @@ def _header(path: Path) -> tuple[list[str], int]:
 
 def _record_ends(block: bytes, parity: int) -> tuple[np.ndarray, int]:
     """Positions of the line ends of ``block`` that end a record (outside quotes), given the
-    quote parity before the block; and the parity after it."""
+    quote parity before the block (1 = inside a quoted field); and the parity after it."""
     arr = np.frombuffer(block, dtype=np.uint8)
-    quotes = np.cumsum(arr == ord('"'), dtype=np.int64)
     newlines = np.flatnonzero(arr == ord("\n"))
-    outside = (quotes[newlines] + parity) % 2 == 0
-    after = int((quotes[-1] + parity) % 2) if arr.size else parity
-    return newlines[outside], after
+    if b'"' not in block:
+        return (newlines, parity) if not parity else (newlines[:0], parity)
+    inside = np.logical_xor.accumulate(arr == ord('"'))  # one byte a character
+    if parity:
+        inside = ~inside
+    return newlines[~inside[newlines]], int(inside[-1])
 
 
 def _malformed(path: Path, header: list[str], body: bytes, first_line: int, exc: Exception):
@@ -216,7 +218,9 @@ def _malformed(path: Path, header: list[str], body: bytes, first_line: int, exc:
     return IngestError(str(path), f"malformed CSV ({str(exc).splitlines()[0]})", line=first_line)
 
 
-def _parse_block(path: Path, header: list[str], body: bytes, first_line: int) -> pl.DataFrame:
+def _parse_block(
+    path: Path, header: list[str], body: bytes, first_line: int, ends: np.ndarray | None = None
+) -> pl.DataFrame:
     """Rows of ``body`` (whole records, the last maybe without a line end) with their lines."""
     try:
         frame = pl.read_csv(
@@ -230,7 +234,8 @@ def _parse_block(path: Path, header: list[str], body: bytes, first_line: int) ->
     except pl.exceptions.ComputeError as exc:
         raise _malformed(path, header, body, first_line, exc) from exc
     # record i starts after the (i-1)-th record end; its line is first_line + line ends before it
-    ends, _ = _record_ends(body, 0)
+    if ends is None:
+        ends, _ = _record_ends(body, 0)
     starts = np.concatenate(([0], ends + 1))[: frame.height]
     newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n"))
     lines = first_line + np.searchsorted(newlines, starts)
@@ -252,8 +257,9 @@ def _csv_chunks(path: Path, header: list[str], truncated: set[int]) -> Iterator[
                 continue
             cut = int(ends[-1]) + 1
             body, carry = carry + block[:cut], block[cut:]
+            ends = ends + (len(body) - cut)
             parity = carry.count(b'"') % 2
-            yield _parse_block(path, header, body, line)
+            yield _parse_block(path, header, body, line, ends)
             line += body.count(b"\n")
     if carry.strip(b"\r\n\t "):
         yield _last(path, header, carry, line, parity, truncated)

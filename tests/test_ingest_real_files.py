@@ -76,7 +76,10 @@ def test_nvidia_smi_device_columns_that_vary_together_name_the_meter_by_the_firs
         "2024-06-03T10:00:01+00:00, 0, GPU-a, 11 W\n2024-06-03T10:00:01+00:00, 1, GPU-b, 21 W\n",
     )
     b = nvidia_smi.parse(f)  # every timestamp has an offset: no --tz needed
-    assert sorted(b.tables["meters"]["meter_id"].to_list()) == ["nvidia-smi:GPU-a", "nvidia-smi:GPU-b"]
+    assert sorted(b.tables["meters"]["meter_id"].to_list()) == [
+        "nvidia-smi:GPU-a",
+        "nvidia-smi:GPU-b",
+    ]
     assert b.tables["power_readings"]["measured_at"].to_list()[0] == datetime(2024, 6, 3, 10)
 
 
@@ -121,9 +124,7 @@ def test_smart_plug_export_with_12_rows_a_minute_keeps_every_distinct_instant(ma
         for s in range(0, 600, 5)
     ]
     rows.insert(37, rows[36])
-    f = make_file(
-        "plug_export.csv", "timestamp,watts\n" + "".join(f"{t},{w}\n" for t, w in rows)
-    )
+    f = make_file("plug_export.csv", "timestamp,watts\n" + "".join(f"{t},{w}\n" for t, w in rows))
     res = load(power.parse(f, meter="plug"))
     assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (121, 120, 1)
     assert zoh_energy_j(db_file) == pytest.approx(53_400.0, rel=1e-12)

@@ -183,9 +183,10 @@ def test_gap_markers_are_a_column(make_file, db_file):
         "sensor.p,unavailable,2024-02-01T08:00:05Z\nsensor.p,abc,2024-02-01T08:00:09Z\n",
     )
     load(power.parse(f))
-    assert raw(
-        db_file, "select line_number, is_gap, meter_id from raw.quarantine order by 1"
-    ) == [(3, True, "sensor.p"), (4, False, None)]
+    assert raw(db_file, "select line_number, is_gap, meter_id from raw.quarantine order by 1") == [
+        (3, True, "sensor.p"),
+        (4, False, None),
+    ]
 
 
 def test_old_warehouses_get_is_gap_from_the_reason(tmp_path):
