@@ -4,6 +4,7 @@ formats refused without a hint, and option gaps. Expected values are worked out 
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime
 from pathlib import Path
@@ -11,11 +12,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from flopwatt.cli import main
 from flopwatt.ingest import carbon_series, codecarbon_csv, counters, nvidia_smi, power, runs
 from flopwatt.ingest.loader import load
 from flopwatt.ingest.tabular import TRUNCATED
 
+from flopwatt.cli import main
 from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
@@ -46,7 +47,7 @@ def zoh_energy_j(db_file) -> float:
         "select meter_id, epoch_us(measured_at), power_w from raw.power_readings order by 1, 2",
     )
     total = 0.0
-    for (m, t, p), (m2, t2, _) in zip(rows, rows[1:], strict=False):
+    for (m, t, p), (m2, t2, _) in itertools.pairwise(rows):
         if m == m2:
             total += p * (t2 - t) / 1e6
     return total
