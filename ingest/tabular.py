@@ -60,6 +60,8 @@ class Table:
     header: list[str] = field(default_factory=list)
     #: lines kept as rows of nulls because they were cut off (see module docstring)
     truncated: set[int] = field(default_factory=set)
+    #: (first line, byte offset) of each block read, so a line's text is found without a rescan
+    offsets: list[tuple[int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.frame_ is not None and not self.header:
@@ -86,7 +88,7 @@ class Table:
         if self.frame_ is not None:
             yield self.frame_
             return
-        yield from _csv_chunks(self.path, self.header, self.truncated)
+        yield from _csv_chunks(self.path, self.header, self.truncated, self.offsets)
 
     def require(self, *names: str, format_name: str, hint: str = "") -> None:
         missing = [n for n in names if n not in self.columns]
@@ -109,11 +111,17 @@ class Table:
             rows = rows.drop("line").to_dicts()
             return {k: json.dumps(r, default=str) for k, r in zip(keys, rows, strict=True)}
         out: dict[int, str] = {}
+        starts = sorted(set(self.offsets) | {(1, 0)})
         with open(self.path, "rb") as fh:
-            for i, raw in enumerate(fh, start=1):
-                if i in wanted:
-                    out[i] = raw.removeprefix(BOM).decode("utf-8", "replace").rstrip("\r\n")
-                    if len(out) == len(wanted):
+            for first, offset in reversed(starts):  # from the nearest block start before them
+                here = sorted(ln for ln in wanted if ln >= first and ln not in out)
+                if not here:
+                    continue
+                fh.seek(offset)
+                for i, raw in enumerate(fh, start=first):
+                    if i in wanted:
+                        out[i] = raw.removeprefix(BOM).decode("utf-8", "replace").rstrip("\r\n")
+                    if i >= here[-1]:
                         break
         return out
 
@@ -242,13 +250,16 @@ def _parse_block(
     return frame.with_columns(pl.all().str.strip_chars(), pl.Series("line", lines, pl.Int64))
 
 
-def _csv_chunks(path: Path, header: list[str], truncated: set[int]) -> Iterator[pl.DataFrame]:
+def _csv_chunks(
+    path: Path, header: list[str], truncated: set[int], offsets: list[tuple[int, int]]
+) -> Iterator[pl.DataFrame]:
     """The data rows of a CSV in blocks of about :data:`CHUNK_BYTES`, cut at record ends."""
     _, header_len = _header(path)
     line, parity, carry = 2, 0, b""
     with open(path, "rb") as fh:
         fh.seek(header_len)
         while block := fh.read(CHUNK_BYTES):
+            offsets.append((line, fh.tell() - len(block) - len(carry)))
             ends, after = _record_ends(block, parity)
             if not ends.size:
                 carry, parity = carry + block, after
