@@ -107,7 +107,7 @@ def parse(
     data, split_warning = _split(data, cols)
     if split_warning:
         warnings.append(split_warning)
-    times = to_utc(data["ts_norm"], tz, source=table.source, lines=data["line"])
+    times = to_utc(data["timestamp"], tz, source=table.source, lines=data["line"])
     data = data.with_columns(times["at"].alias("measured_at"), times["reason"].alias("ts_reason"))
 
     m = pl.col(power_col).str.strip_chars().str.extract_groups(_VALUE)
