@@ -23,7 +23,9 @@ def test_ingest_status_sql(make_file, db_file, capsys):
         ["ingest", "runs", str(f), "--tz", "Europe/London", "--inferences", "7"], capsys
     )
     assert code == 0 and "read 1, loaded 1, quarantined 0" in out
-    code, out, _ = run_cli(["ingest", "runs", str(f), "--tz", "Europe/London"], capsys)
+    code, out, _ = run_cli(
+        ["ingest", "runs", str(f), "--tz", "Europe/London", "--inferences", "7"], capsys
+    )
     assert code == 0 and "already loaded as load #1" in out
     code, out, _ = run_cli(["status"], capsys)
     assert code == 0 and "raw.runs" in out and "2024-03-31 00:30:00" in out  # GMT: UTC = local

@@ -206,7 +206,9 @@ def _build(tmp_path_factory, name: str, em_first: bool):
     if em_first:
         carbon.reverse()
     batches = [
-        power.parse(tmp / "history.csv", zone="GBR"),
+        power.parse(
+            tmp / "history.csv", zone="GBR", entities=["sensor.nas_power", "sensor.rig_power"]
+        ),
         power.parse(tmp / "plug.csv", zone="GBR"),
         nvidia_smi.parse(tmp / "nvidia.csv", tz="UTC", meter="gpu.l30", zone="GBR"),
         power.parse(tmp / "pdu.csv", zone="DEU"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from flopwatt.core.errors import FlopwattError, IngestError
-from flopwatt.core.vocab import METER_KINDS, POWER_UNITS
+from flopwatt.core.vocab import METER_KINDS
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
 HOST_HELP = (
@@ -21,7 +21,8 @@ METER_KIND = click.Choice(METER_KINDS)
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
     """Parse and load each file in its own transaction; report every file, fail at the end.
 
-    A database URL (``postgresql://...``) is passed on as the string it is, a path as a Path."""
+    A file that loads nothing (every row quarantined) counts as failed. A database URL
+    (``postgresql://...``) is passed on as the string it is, a path as a Path."""
     from flopwatt.ingest.loader import load
 
     if not paths:
@@ -29,11 +30,7 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
     failures = []
     for p in paths:
         try:
-            try:
-                batch = parse_one(p if _is_url(p) else Path(p))
-            except OSError as exc:  # a missing, unreadable or directory path: one line, no load
-                raise IngestError(p, exc.strerror or str(exc)) from exc
-            result = load(batch)
+            result = load(parse_one(p if _is_url(p) else Path(p)))
         except IngestError as exc:
             failures.append(str(exc))
             click.secho(f"error: {exc} (nothing loaded from this file)", fg="red", err=True)
@@ -41,20 +38,37 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
         for w in result.warnings:
             click.secho(f"warning: {result.source}: {w}", fg="yellow", err=True)
         click.echo(result.summary())
-        if result.rows_quarantined:
-            q = batch.quarantine
-            for line, reason in q.select("line_number", "reason").head(5).iter_rows():
-                click.echo(f"  quarantined line {line}: {reason}")
-            if q.height > 5:
-                click.echo(
-                    f"  ... {q.height - 5} more (see raw.quarantine, load #{result.load_id})"
-                )
+        for line, reason in result.quarantine_sample:
+            click.echo(f"  quarantined line {line}: {reason}")
+        if result.rows_quarantined > len(result.quarantine_sample):
+            click.echo(
+                f"  ... {result.rows_quarantined - len(result.quarantine_sample)} more "
+                f"(see raw.quarantine, load #{result.load_id})"
+            )
+        if result.loaded_nothing:
+            failures.append(result.source)
+            click.secho(
+                f"error: {result.source}: loaded 0 of {result.rows_read} rows (every row "
+                "quarantined; the load is recorded and can be retried with other options)",
+                fg="red",
+                err=True,
+            )
     if failures:
         raise FlopwattError(f"{len(failures)} of {len(paths)} file(s) not loaded")
 
 
 def _is_url(p: str) -> bool:
     return "://" in str(p)
+
+
+def _power_unit(_ctx, _param, value: str | None) -> str | None:
+    """W and kW in any case; mW as written (MW would be megawatts)."""
+    if value is None:
+        return None
+    canonical = {"w": "W", "kw": "kW"}.get(value.lower()) or ("mW" if value == "mW" else None)
+    if canonical is None:
+        raise click.BadParameter(f"{value!r}: use W, kW or mW (milliwatts)")
+    return canonical
 
 
 def _require_tz(tz: str | None, what: str) -> None:
@@ -90,11 +104,11 @@ def ingest() -> None:
     help="meter id when the file has no meter_id/entity_id column "
     "(ha-db: instead of the entity id; nvidia-smi: prefix of the per-GPU ids)",
 )
-@click.option("--tz", help=TZ_HELP + "; required for nvidia-smi")
+@click.option("--tz", help=TZ_HELP + "; nvidia-smi: needed unless the timestamps carry an offset")
 @click.option(
     "--unit",
-    type=click.Choice(list(POWER_UNITS), case_sensitive=False),
-    help="unit of the values (default: the file's unit column, else W)",
+    callback=_power_unit,
+    help="unit of the values: W, kW or mW (default: the file's unit column, else W)",
 )
 @click.option(
     "--meter-kind",
@@ -108,7 +122,8 @@ def ingest() -> None:
     "--entity",
     "entities",
     multiple=True,
-    help="ha-db: entity id of the power sensor, e.g. sensor.plug_power (repeatable)",
+    help="Home Assistant (ha-db, ha-history, ha-events): entity id of a power sensor, e.g. "
+    "sensor.plug_power (repeatable); required for a history export of several entities",
 )
 @click.option(
     "--statistics-fallback",
@@ -122,8 +137,10 @@ def power(
     from flopwatt.ingest.hosts import log_host, with_host
 
     zone = zone.upper() if zone else None
-    if format_ != "ha-db" and (entities or statistics_fallback):
-        raise click.UsageError("--entity and --statistics-fallback go with --format ha-db")
+    if format_ != "ha-db" and statistics_fallback:
+        raise click.UsageError("--statistics-fallback goes with --format ha-db")
+    if format_ in ("generic", "nvidia-smi") and entities:
+        raise click.UsageError("--entity goes with the Home Assistant formats")
     if format_ == "ha-db":
         from flopwatt.ingest import ha_db
 
@@ -154,7 +171,6 @@ def power(
     if format_ == "nvidia-smi":
         from flopwatt.ingest import nvidia_smi
 
-        _require_tz(tz, "nvidia-smi")
         load_files(
             files,
             lambda p: log_host(
@@ -177,6 +193,7 @@ def power(
                 unit=unit,
                 meter_kind=meter_kind or "wall",
                 zone=zone,
+                entities=entities,
             ),
             host,
         ),
