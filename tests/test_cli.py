@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from flopwatt.cli import main
+from helpers import run_cli
 
 RUNS = "model,start_time,end_time\nresnet18,2024-03-31 00:30:00,2024-03-31 00:40:00\n"
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_ingest_status_sql(make_file, db_file, capsys):
