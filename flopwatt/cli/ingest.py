@@ -16,6 +16,8 @@ HOST_HELP = (
     "--meter or the format; else each meter is its own host]"
 )
 METER_KIND = click.Choice(METER_KINDS)
+#: the FILE... argument of the commands that read local files
+files_argument = click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
@@ -221,7 +223,7 @@ def power(
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",
@@ -269,7 +271,7 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) ->
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--tz", help=TZ_HELP)
 @click.option(
     "--inferences",
@@ -338,7 +340,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model, host, 
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--counter", default="thop", show_default=True, help="tool that counted the MACs")
 def flops(files, counter) -> None:
     """FLOP profiles: model,macs,parameters (MACs, as thop reports them)."""
@@ -348,7 +350,7 @@ def flops(files, counter) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--as",
     "as_",
@@ -365,7 +367,7 @@ def accuracy(files, as_, dataset) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",
