@@ -386,5 +386,5 @@ def test_recorder_and_history_export_share_the_gap_states(tmp_path, make_file):
         "sensor.plug_power,NaN,2023-11-14T22:13:35.000Z\n"
         "sensor.plug_power,44,2023-11-14T22:13:41.000Z\n",
     )
-    export_gaps = _gaps(power.parse(export))
+    export_gaps = _gaps(power.parse(export).collect())
     assert [(m, t) for _, m, t in export_gaps] == [(m, t) for _, m, t in db_gaps]
