@@ -295,15 +295,12 @@ def parse(
         schema={"meter_id": pl.String, "meter_kind": pl.String, "zone": pl.String,
                 "source_format": pl.String, "description": pl.String},
     )  # fmt: skip
-    return Batch(
-        kind="counters",
-        format=format,
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"energy_counters": counters, "meters": meters},
-        quarantine=table.quarantine(bad.select("line", "reason")),
-        line_text=table.raw_lines,
+    return table.batch(
+        "counters",
+        format,
+        f,
+        {"energy_counters": counters, "meters": meters},
+        bad=bad.select("line", "reason"),
         options={
             "unit": declared,
             "range": range_,

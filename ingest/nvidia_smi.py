@@ -159,20 +159,16 @@ def parse(
             ),
         ]
     ).sort("line")
-    quarantine = table.quarantine(bad)
     readings = good.select(
         pl.col("line").alias("line_number"), "meter_id", "measured_at", "power_w"
     )
     meters = _meters(data, meter_of, meter_kind, zone, table.path.name)
-    return Batch(
-        kind="power",
-        format="nvidia-smi",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"power_readings": readings, "meters": meters},
-        quarantine=quarantine,
-        line_text=table.raw_lines,
+    return table.batch(
+        "power",
+        "nvidia-smi",
+        f,
+        {"power_readings": readings, "meters": meters},
+        bad=bad,
         options={
             "tz": tz,
             "meter": meter,

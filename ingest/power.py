@@ -218,14 +218,6 @@ def _part(f: pl.DataFrame, table, fmt, meter, tz, unit, meter_kind, zone, *, opt
             pl.lit(f"power readings from {table.path.name}").alias("description"),
         )
     )
-    return Batch(
-        kind="power",
-        format=fmt,
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"power_readings": readings, "meters": meters},
-        quarantine=table.quarantine(bad),
-        options=options,
-        line_text=table.raw_lines,
+    return table.batch(
+        "power", fmt, f, {"power_readings": readings, "meters": meters}, options, bad=bad
     )

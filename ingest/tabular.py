@@ -133,9 +133,14 @@ class Table:
         tables: dict[str, pl.DataFrame],
         options: dict | None = None,
         warnings: list[str] | None = None,
+        *,
+        bad: pl.DataFrame | None = None,
     ) -> Batch:
-        """The Batch of this source: ``checked`` is every row with its ``reason`` (null = loaded);
-        the rows with a reason go to quarantine."""
+        """The Batch of this source: ``checked`` is every row read, with its ``reason`` (null =
+        loaded); the rows with a reason go to quarantine, or ``bad`` where the parser shapes them
+        itself (see :meth:`quarantine`)."""
+        if bad is None:
+            bad = checked.filter(pl.col("reason").is_not_null())
         return Batch(
             kind=kind,
             format=fmt,
@@ -143,7 +148,7 @@ class Table:
             sha256=self.sha256,
             rows_read=checked.height,
             tables=tables,
-            quarantine=self.quarantine(checked.filter(pl.col("reason").is_not_null())),
+            quarantine=self.quarantine(bad),
             options=options or {},
             warnings=warnings or [],
             line_text=self.raw_lines,

@@ -3,12 +3,9 @@ time-resolved carbon intensity, each checked against values worked out by hand."
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 from flopwatt.ingest import carbon, carbon_series, codecarbon_csv, power, runs
-from flopwatt.ingest.loader import load
-
-from flopwatt.dbt_runner import run_dbt_build
+from helpers import load_and_build, run_energy_row, warehouse_env
 
 pytestmark = pytest.mark.slow
 
@@ -46,35 +43,28 @@ GBR,2024-05-01T12:00:20Z,2024-05-01T12:01:00Z,300,test grid
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sources")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FLOPWATT_DB", str(tmp / "w.duckdb"))
-    try:
+    with warehouse_env(tmp / "w.duckdb") as db:
         (tmp / "history.csv").write_text(HISTORY)
         (tmp / "runs.csv").write_text(RUNS)
         (tmp / "series.csv").write_text(SERIES)
         (tmp / "emissions.csv").write_text(EMISSIONS)
         (tmp / "annual.csv").write_text(ANNUAL)
-        load(power.parse(tmp / "history.csv", zone="GBR"))
-        load(runs.parse(tmp / "runs.csv"))
-        load(carbon_series.parse_csv(tmp / "series.csv"))
-        load(codecarbon_csv.parse(tmp / "emissions.csv", tz="UTC"))
-        load(carbon.parse_csv(tmp / "annual.csv"))
-        run_dbt_build(quiet=True)
-        con = duckdb.connect(str(tmp / "w.duckdb"), read_only=True)
+        con = load_and_build(
+            db,
+            [
+                power.parse(tmp / "history.csv", zone="GBR"),
+                runs.parse(tmp / "runs.csv"),
+                carbon_series.parse_csv(tmp / "series.csv"),
+                codecarbon_csv.parse(tmp / "emissions.csv", tz="UTC"),
+                carbon.parse_csv(tmp / "annual.csv"),
+            ],
+        )
         yield con
         con.close()
-    finally:
-        mp.undo()
-
-
-def run_row(con, model: str) -> dict:
-    cur = con.execute("select * from marts.fct_run_energy where model_name = ?", [model])
-    cols = [d[0] for d in cur.description]
-    return dict(zip(cols, cur.fetchone(), strict=True))
 
 
 def test_outage_is_a_gap_not_a_held_value(warehouse):
-    r = run_row(warehouse, "resnet18")
+    r = run_energy_row(warehouse, "resnet18")
     # [5, 10) s at 100 W = 500 J; [10, 20) s unavailable: nothing; [20, 35) s at 100 W = 1500 J
     assert r["energy_j"] == pytest.approx(2000.0, rel=1e-12)
     assert r["coverage_ratio"] == pytest.approx(20 / 30, rel=1e-12)
@@ -82,14 +72,14 @@ def test_outage_is_a_gap_not_a_held_value(warehouse):
 
 
 def test_idle_run_gives_the_baseline(warehouse):
-    r = run_row(warehouse, "resnet18")
+    r = run_energy_row(warehouse, "resnet18")
     # idle run [40, 60] s at 60 W: 1200 J over 20 s; net = 2000 J - 60 W x 30 s
     assert r["baseline_power_w"] == pytest.approx(60.0, rel=1e-12)
     assert r["net_energy_j"] == pytest.approx(200.0, rel=1e-9)
 
 
 def test_time_resolved_intensity_is_energy_weighted(warehouse):
-    r = run_row(warehouse, "resnet18")
+    r = run_energy_row(warehouse, "resnet18")
     # 500 J fall in the 100 g/kWh period and 1500 J in the 300 g/kWh one
     assert r["carbon_intensity_g_per_kwh"] == pytest.approx((500 * 100 + 1500 * 300) / 2000)
     assert r["co2_g"] == pytest.approx(2000 / 3.6e6 * 250, rel=1e-9)
@@ -97,7 +87,7 @@ def test_time_resolved_intensity_is_energy_weighted(warehouse):
 
 def test_a_model_known_only_from_runs_has_no_profile(warehouse):
     # no FLOP profile was loaded: the run is kept, attributed to no profile, with no GFLOPs
-    r = run_row(warehouse, "resnet18")
+    r = run_energy_row(warehouse, "resnet18")
     assert r["profile_choice"] == "no_profile" and r["energy_per_gflop_j"] is None
 
 

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from flopwatt.ingest import power
 from flopwatt.ingest.loader import load
+from helpers import raw
 
 from flopwatt.core.errors import IngestError
 
@@ -128,8 +129,6 @@ def test_wrong_format_fails_naming_file_and_line_and_loads_nothing(make_file, db
 
 
 def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
-    import duckdb
-
     f = make_file(
         "p.csv",
         "timestamp,watts,meter_id\n"
@@ -140,8 +139,7 @@ def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
     )
     res = load(power.parse(f))
     assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (4, 2, 2)
-    con = duckdb.connect(str(db_file), read_only=True)
-    assert con.execute("select count(*) from raw.power_readings").fetchone()[0] == 2
-    q = con.execute("select line_number, reason from raw.quarantine order by 1").fetchall()
+    assert raw(db_file, "select count(*) from raw.power_readings") == [(2,)]
+    q = raw(db_file, "select line_number, reason from raw.quarantine order by 1")
     assert [ln for ln, _ in q] == [3, 4]
     assert "unparseable timestamp" in q[0][1] and "not a number" in q[1][1]

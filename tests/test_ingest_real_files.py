@@ -9,35 +9,16 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from flopwatt.ingest import carbon_series, codecarbon_csv, counters, nvidia_smi, power, runs
 from flopwatt.ingest.loader import load
 from flopwatt.ingest.tabular import TRUNCATED
+from helpers import raw, run_cli
 
-from flopwatt.cli import main
 from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def raw(db_file, sql: str, params=()):
-    con = duckdb.connect(str(db_file), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def zoh_energy_j(db_file) -> float:

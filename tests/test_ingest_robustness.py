@@ -13,18 +13,11 @@ import duckdb
 import pytest
 from flopwatt.ingest import ha_db, power, tabular
 from flopwatt.ingest.loader import ensure_schema, load
+from helpers import raw
 
 from flopwatt.core.errors import IngestError
 
 FIX = Path(__file__).parent / "fixtures"
-
-
-def raw(db_file, sql: str):
-    con = duckdb.connect(str(db_file), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def plug_csv(n: int, *, bad: str | None = None, at: int | None = None) -> str:

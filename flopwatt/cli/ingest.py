@@ -16,6 +16,8 @@ HOST_HELP = (
     "--meter or the format; else each meter is its own host]"
 )
 METER_KIND = click.Choice(METER_KINDS)
+#: the FILE... argument of the commands that read local files
+files_argument = click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
@@ -71,6 +73,34 @@ def _power_unit(_ctx, _param, value: str | None) -> str | None:
     return canonical
 
 
+def _upper(_ctx, _param, value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+def meter_options(kind_default: str):
+    """--meter-kind (``kind_default`` names its default), --zone and --host: the options that
+    describe a file's meters, shared by ``ingest power`` and ``ingest counters``."""
+    options = (
+        click.option(
+            "--meter-kind",
+            default=None,
+            type=METER_KIND,
+            help=f"kind of meter [default: {kind_default}]",
+        ),
+        click.option(
+            "--zone", callback=_upper, help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)"
+        ),
+        click.option("--host", help=HOST_HELP),
+    )
+
+    def decorate(command):
+        for option in reversed(options):  # listed in --help in the order above
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def _require_tz(tz: str | None, what: str) -> None:
     if not tz:
         raise click.UsageError(
@@ -110,14 +140,7 @@ def ingest() -> None:
     callback=_power_unit,
     help="unit of the values: W, kW or mW (default: the file's unit column, else W)",
 )
-@click.option(
-    "--meter-kind",
-    default=None,
-    type=METER_KIND,
-    help="kind of meter [default: gpu for nvidia-smi, else wall]",
-)
-@click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-@click.option("--host", help=HOST_HELP)
+@meter_options("gpu for nvidia-smi, else wall")
 @click.option(
     "--entity",
     "entities",
@@ -136,7 +159,6 @@ def power(
     """Instantaneous power readings (W or kW)."""
     from flopwatt.ingest.hosts import log_host, with_host
 
-    zone = zone.upper() if zone else None
     if format_ != "ha-db" and statistics_fallback:
         raise click.UsageError("--statistics-fallback goes with --format ha-db")
     if format_ in ("generic", "nvidia-smi") and entities:
@@ -201,7 +223,7 @@ def power(
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",
@@ -225,14 +247,7 @@ def power(
 )
 @click.option("--meter", help="meter id (prefix when the file names several)")
 @click.option("--tz", help=TZ_HELP)
-@click.option(
-    "--meter-kind",
-    default=None,
-    type=METER_KIND,
-    help="kind of meter [default: cpu_package/dram for rapl-dump, else wall]",
-)
-@click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-@click.option("--host", help=HOST_HELP)
+@meter_options("cpu_package/dram for rapl-dump, else wall")
 def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) -> None:
     """Cumulative energy counters (RAPL energy_uj, smart-plug totals): stored in J as read;
     wraps and resets are undone in dbt."""
@@ -248,7 +263,7 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) ->
             meter=meter,
             tz=tz,
             meter_kind=meter_kind,
-            zone=zone.upper() if zone else None,
+            zone=zone,
         )
         return log_host(batch, host, meter) if format_ == "rapl-dump" else with_host(batch, host)
 
@@ -256,7 +271,7 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) ->
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--tz", help=TZ_HELP)
 @click.option(
     "--inferences",
@@ -325,7 +340,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model, host, 
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--counter", default="thop", show_default=True, help="tool that counted the MACs")
 def flops(files, counter) -> None:
     """FLOP profiles: model,macs,parameters (MACs, as thop reports them)."""
@@ -335,7 +350,7 @@ def flops(files, counter) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--as",
     "as_",
@@ -352,7 +367,7 @@ def accuracy(files, as_, dataset) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",
