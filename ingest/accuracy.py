@@ -1,5 +1,8 @@
 """Accuracy tables ``model,top1,top5``. Whether the numbers are accuracies or errors (the reference
-study's ``accuracy.csv`` holds top-1/top-5 **error** %) must be said with ``--as``: no guessing."""
+study's ``accuracy.csv`` holds top-1/top-5 **error** %) must be said with ``--as``: no guessing.
+
+A missing metric (empty, ``nan``, ``n/a``: weights published without an ImageNet score) is null,
+never NaN; a row with neither metric is quarantined."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from flopwatt.ingest.tabular import first_reason, numeric, read_table
 from flopwatt.core.errors import OptionError
 
 MEANINGS = ("error", "accuracy")
+MISSING = ("", "nan", "n/a", "na", "-")
 
 
 def parse(path: Path | str, *, as_: str | None, dataset: str = "ImageNet-1K") -> Batch:
@@ -23,8 +27,16 @@ def parse(path: Path | str, *, as_: str | None, dataset: str = "ImageNet-1K") ->
     table = read_table(path)
     table.require("model", "top1", "top5", format_name="accuracy (model,top1,top5)")
     f = table.frame
+    missing = {
+        c: pl.col(c).is_null() | pl.col(c).str.to_lowercase().is_in(MISSING)
+        for c in ("top1", "top5")
+    }
     top1, top1_reason = numeric("top1")
     top5, top5_reason = numeric("top5")
+    top1 = pl.when(~missing["top1"]).then(top1)
+    top5 = pl.when(~missing["top5"]).then(top5)
+    top1_reason = pl.when(~missing["top1"]).then(top1_reason)
+    top5_reason = pl.when(~missing["top5"]).then(top5_reason)
 
     def pct_range(v: pl.Expr, what: str) -> pl.Expr:
         return pl.when((v < 0) | (v > 100)).then(pl.format(f"{what} {{}} is outside 0-100 %", v))
@@ -36,6 +48,9 @@ def parse(path: Path | str, *, as_: str | None, dataset: str = "ImageNet-1K") ->
         first_reason(
             pl.when(pl.col("model").is_null() | (pl.col("model") == "")).then(
                 pl.lit("model name is empty")
+            ),
+            pl.when(missing["top1"] & missing["top5"]).then(
+                pl.lit("no accuracy: top1 and top5 are both missing")
             ),
             top1_reason,
             top5_reason,

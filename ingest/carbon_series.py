@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 from flopwatt.ingest.loader import Batch, quarantine_frame, sha256_file
-from flopwatt.ingest.tabular import first_reason, numeric, read_table
+from flopwatt.ingest.tabular import check_readable, first_reason, numeric, read_table
 from flopwatt.ingest.timeparse import to_utc
 
 from flopwatt.core.errors import IngestError, OptionError
@@ -82,9 +82,7 @@ def _series_batch(fmt, source, sha, rows_read, good, bad_frame, options, warning
 
 
 def parse_neso(path: Path | str, *, zone: str | None = None) -> Batch:
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(str(path), "file not found")
+    path = check_readable(path)
     text = path.read_text(encoding="utf-8-sig")
     try:
         doc = json.loads(text)
@@ -237,9 +235,14 @@ def parse_electricitymaps(
         ).alias("reason")
     )
     if estimated:
-        n_est = f.filter(pl.col(estimated).str.to_lowercase() == "true").height
+        # only rows that load: a quarantined row is reported as such, not as an estimate
+        n_est = f.filter(
+            pl.col("reason").is_null() & (pl.col(estimated).str.to_lowercase() == "true")
+        ).height
         if n_est:
-            warnings.append(f"{n_est} rows are Electricity Maps estimates (Data Estimated = true)")
+            warnings.append(
+                f"{n_est} loaded rows are Electricity Maps estimates (Data Estimated = true)"
+            )
     gen = "2024+" if "(life cycle)" in " ".join(cols) or "zone id" not in cols else "2021-2023"
     label = f"Electricity Maps export ({basis}, {step} periods, {gen} headers)"
     good = f.filter(pl.col("reason").is_null()).select(

@@ -12,6 +12,8 @@ Every column generation is read; only ``timestamp, duration, energy_consumed`` a
 ``timestamp`` is when the tracker stopped, written with ``datetime.now()``: naive local time to the
 second, so ``--tz`` is required; the run is ``[timestamp - duration, timestamp]``.
 ``energy_consumed`` is kWh -> ``measured_energy_j``. The model is ``--model`` or ``project_name``.
+``country_iso_code`` (alpha-3; alpha-2 is converted) is the run's ``zone``: the grid zone of a run
+whose meter does not give one (a CodeCarbon run has no meter unless ``--meter`` names one).
 A tracker that flushed several times appends cumulative rows with the same ``run_id``: the last
 (longest) row is the run, earlier ones are quarantined as superseded.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from flopwatt.ingest.carbon_series import alpha3
 from flopwatt.ingest.loader import Batch
 from flopwatt.ingest.runs import PHASES, run_id_expr
 from flopwatt.ingest.tabular import first_reason, numeric, read_table
@@ -114,6 +117,13 @@ def parse(
     good = good.with_columns(
         pl.lit(meter, pl.String).alias("meter_id"), pl.lit(phase).alias("phase")
     )
+    if "country_iso_code" in good.columns:
+        iso = pl.col("country_iso_code")
+        zone = pl.when(iso.is_not_null() & (iso != "")).then(
+            iso.map_elements(alpha3, return_dtype=pl.String)
+        )
+    else:
+        zone = pl.lit(None, pl.String)
     runs = good.select(
         pl.col("line").alias("line_number"),
         run_id_expr().alias("run_id"),
@@ -127,6 +137,7 @@ def parse(
         "meter_id",
         device.alias("device"),
         "measured_energy_j",
+        zone.alias("zone"),
         pl.lit("codecarbon").alias("source_format"),
     )
     return table.batch(

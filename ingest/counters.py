@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 from flopwatt.ingest.loader import Batch, sha256_file
-from flopwatt.ingest.tabular import BOM, Table, read_table
+from flopwatt.ingest.tabular import BOM, Table, check_readable, read_table
 from flopwatt.ingest.timeparse import to_utc
 
 from flopwatt.core.errors import IngestError, OptionError
@@ -70,15 +70,19 @@ class Layout:
     counters: tuple[tuple[str, str | None], ...]
     meter_cols: tuple[str, ...] = ("meter_id",)
     default_kind: str = "wall"
+    #: the counter columns in words, for the error when a file has none
+    wanted: str = ""
 
 
 LAYOUTS = {
-    "generic": Layout(("timestamp",), ((r"^counter$", None),)),
+    "generic": Layout(("timestamp",), ((r"^counter$", None),), wanted="a counter column"),
     "rapl-dump": Layout(
         ("timestamp", "time"),
         ((r"^energy_uj$", "uJ"), (r"^(?P<ch>.+?)[._:]energy_uj$", "uJ")),
         ("meter_id", "domain", "name", "zone"),
         "cpu_package",
+        "an energy_uj column, or one per domain named like package-0.energy_uj or "
+        "intel-rapl:0:energy_uj",
     ),
     "shelly": Layout(
         ("timestamp", "time", "unixtime", "sys.unixtime"),
@@ -90,10 +94,12 @@ LAYOUTS = {
             (r"^(?P<ch>emeters\.\d+)\.total$", "Wh"),
             (r"^total$", None),
         ),
+        wanted="aenergy.total, total_act_energy, meters.N.total, emeters.N.total or total",
     ),
     "tasmota": Layout(
         ("time", "timestamp"),
         ((r"^energy\.total$", "kWh"), (r"^total$", "kWh"), (r"^total_kwh$", "kWh")),
+        wanted="ENERGY.Total, total or total_kwh",
     ),
     "kasa": Layout(
         ("timestamp", "time"),
@@ -101,6 +107,7 @@ LAYOUTS = {
             (r"^(?:emeter\.|realtime\.|emeter_realtime\.)?total_wh$", "Wh"),
             (r"^(?:emeter\.|realtime\.|emeter_realtime\.)?total$", "kWh"),
         ),
+        wanted="total_wh or total (optionally under emeter. or realtime.)",
     ),
 }
 
@@ -120,8 +127,7 @@ def _flatten(obj, prefix: str = "") -> dict[str, str]:
 
 def read_json_lines(path: Path) -> Table:
     """One JSON object per line (text before the first '{' is ignored: MQTT topic prefixes)."""
-    if not path.exists():
-        raise IngestError(str(path), "file not found")
+    path = check_readable(path)
     rows, lines = [], []
     text = path.read_bytes().removeprefix(BOM).decode("utf-8", "replace")
     for i, line in enumerate(text.splitlines(), start=1):
@@ -146,10 +152,12 @@ def read_json_lines(path: Path) -> Table:
 
 
 def _read(path: Path | str) -> Table:
-    path = Path(path)
+    path = check_readable(path)
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json", ".log"}:
         return read_json_lines(path)
-    if path.exists() and path.read_bytes()[:64].removeprefix(BOM).lstrip()[:1] == b"{":
+    with open(path, "rb") as fh:
+        start = fh.read(64)
+    if start.removeprefix(BOM).lstrip()[:1] == b"{":
         return read_json_lines(path)
     return read_table(path)
 
@@ -186,11 +194,10 @@ def parse(
                 found.append((c, u, m.groupdict().get("ch")))
                 break
     if time_col is None or not found:
-        want = " or ".join(p.strip("^$") for p, _ in layout.counters)
         raise IngestError(
             table.source,
-            f"not a {format} counter log: expected a {'/'.join(layout.time_cols)} column and a "
-            f"counter column ({want}) (found: {', '.join(cols)})",
+            f"not a {format} counter log: expected a {' or '.join(layout.time_cols)} column and "
+            f"{layout.wanted} (found: {', '.join(cols)})",
             line=1,
         )
     declared = canonical_unit(unit) if unit else None
@@ -288,14 +295,12 @@ def parse(
         schema={"meter_id": pl.String, "meter_kind": pl.String, "zone": pl.String,
                 "source_format": pl.String, "description": pl.String},
     )  # fmt: skip
-    return Batch(
-        kind="counters",
-        format=format,
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"energy_counters": counters, "meters": meters},
-        quarantine=table.quarantine(bad.select("line", "reason")),
+    return table.batch(
+        "counters",
+        format,
+        f,
+        {"energy_counters": counters, "meters": meters},
+        bad=bad.select("line", "reason"),
         options={
             "unit": declared,
             "range": range_,

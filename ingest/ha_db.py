@@ -11,7 +11,7 @@ columns actually present (a database in the middle of a migration has both kinds
 
 Units come from ``state_attributes.shared_attrs`` (or the legacy ``states.attributes``) JSON
 ``unit_of_measurement``: W or kW (mW too). ``unavailable``/``unknown``/'' (entity removed) are gaps:
-they go to ``raw.quarantine`` with a reason starting ``gap: `` plus the meter and the instant,
+they go to ``raw.quarantine`` with ``is_gap`` (reason ``gap: ...``) plus the meter and the instant,
 never to ``raw.power_readings`` as zeros.
 
 The reading's time is ``last_changed`` (when the value became what it is), except when that reaches
@@ -46,7 +46,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import polars as pl
-from flopwatt.ingest.loader import Batch
+from flopwatt.ingest.loader import QUARANTINE_SCHEMA, Batch
+from flopwatt.ingest.tabular import check_readable
 
 from flopwatt.core.errors import IngestError, OptionError
 from flopwatt.core.vocab import GAP_STATES
@@ -58,13 +59,6 @@ SCHEMA_TS = 31  # 2023.2: last_updated_ts / last_changed_ts
 SCHEMA_STATES_META = 38  # 2023.4: states_meta
 STATISTICS_PERIOD_S = 300
 
-QUARANTINE_SCHEMA = {
-    "line_number": pl.Int64,
-    "raw_text": pl.String,
-    "reason": pl.String,
-    "meter_id": pl.String,
-    "measured_at": pl.Datetime("us"),
-}
 READINGS_SCHEMA = {
     "line_number": pl.Int64,
     "meter_id": pl.String,
@@ -132,10 +126,24 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def unreadable(source: str, exc: Exception) -> IngestError:
+    """The one line for a recorder SQLite cannot read, e.g. "database disk image is malformed": a
+    hot journal (Home Assistant writing, or killed mid-write) read without it, or a file copied
+    while Home Assistant was writing it."""
+    return IngestError(
+        source,
+        f"cannot read the recorder database ({exc}): Home Assistant may be writing it (a hot "
+        "journal or WAL next to it); stop Home Assistant, or copy the .db with its -wal/-shm or "
+        "-journal files, and load the copy",
+    )
+
+
 def _open_sqlite(path: Path) -> _Db:
+    path = path.absolute()
     if not path.exists():
         raise IngestError(str(path), "file not found (Home Assistant keeps home-assistant_v2.db "
                           "in its config directory)")  # fmt: skip
+    check_readable(path)
     with open(path, "rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
             raise IngestError(str(path), "not a SQLite database (expected Home Assistant's "
@@ -146,10 +154,16 @@ def _open_sqlite(path: Path) -> _Db:
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2.0)
         con.execute("begin")  # one consistent snapshot for every query of this load
         con.execute("select count(*) from sqlite_master").fetchone()
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
+        if not isinstance(exc, sqlite3.OperationalError):
+            raise unreadable(str(path), exc) from exc
         # locked (rollback journal held by a writer) or WAL in a directory we cannot write -shm to
-        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
-        con.execute("begin")
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+            con.execute("begin")
+            con.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.DatabaseError as again:
+            raise unreadable(str(path), again) from again
         warnings.append(
             f"could not open read-only with locking ({exc}); read it as immutable: rows Home "
             "Assistant writes during this read may be missed or torn, so stop HA or copy the "
@@ -380,18 +394,24 @@ def parse(
         raise OptionError(f"unknown power unit {unit!r}: use W or kW")
     db = open_db(source)
     try:
-        schema = detect(db)
-        states = _states(db, schema, entity)
-        stats, stats_unit = _statistics(db, entity) if statistics_fallback else ([], None)
-        if not states and not stats:
-            similar = _known_entities(db, schema, f"%{entity.split('.', 1)[1][:12]}%")
-            hint = f"; similar: {', '.join(similar)}" if similar else ""
-            extra = "" if statistics_fallback else " (purged? try --statistics-fallback)"
-            raise IngestError(db.source, f"no states for entity {entity}{extra}{hint}")
-        return _build(db, schema, entity, states, stats, stats_unit, meter=meter, unit=unit,
-                      meter_kind=meter_kind, zone=zone)  # fmt: skip
+        return _parse_open(db, entity, statistics_fallback, meter, unit, meter_kind, zone)
+    except sqlite3.DatabaseError as exc:
+        raise unreadable(db.source, exc) from exc
     finally:
         db.close()
+
+
+def _parse_open(db, entity, statistics_fallback, meter, unit, meter_kind, zone) -> Batch:
+    schema = detect(db)
+    states = _states(db, schema, entity)
+    stats, stats_unit = _statistics(db, entity) if statistics_fallback else ([], None)
+    if not states and not stats:
+        similar = _known_entities(db, schema, f"%{entity.split('.', 1)[1][:12]}%")
+        hint = f"; similar: {', '.join(similar)}" if similar else ""
+        extra = "" if statistics_fallback else " (purged? try --statistics-fallback)"
+        raise IngestError(db.source, f"no states for entity {entity}{extra}{hint}")
+    return _build(db, schema, entity, states, stats, stats_unit, meter=meter, unit=unit,
+                  meter_kind=meter_kind, zone=zone)  # fmt: skip
 
 
 def _unit_factor(db: _Db, entity: str, u: str | None) -> float:
@@ -443,7 +463,9 @@ def _build(
         )  # fmt: skip
         digest_rows.append(raw)
         if x["updated"] is None:
-            quarantine.append((x["state_id"], raw, "row has no last_updated time", None, None))
+            quarantine.append(
+                (x["state_id"], raw, "row has no last_updated time", None, None, False)
+            )
             continue
         reaches_back = prev_updated is not None and x["changed"] <= prev_updated
         at = x["updated"] if reaches_back else x["changed"]
@@ -454,16 +476,20 @@ def _build(
         if text.lower() in GAP_STATES or state is None:
             what = "entity removed" if text == "" else text
             quarantine.append(
-                (x["state_id"], raw, f"gap: state '{what}' (no reading)", meter_id, at)
+                (x["state_id"], raw, f"gap: state '{what}' (no reading)", meter_id, at, True)
             )
             continue
         value = _float(text)
         if value is None:
-            quarantine.append((x["state_id"], raw, f"power {text} is not a number", None, None))
+            quarantine.append(
+                (x["state_id"], raw, f"power {text} is not a number", None, None, False)
+            )
             continue
         watts = value * _unit_factor(db, entity, x["unit"])
         if watts < 0:
-            quarantine.append((x["state_id"], raw, f"power {watts} W is negative", None, None))
+            quarantine.append(
+                (x["state_id"], raw, f"power {watts} W is negative", None, None, False)
+            )
             continue
         readings.append((x["state_id"], meter_id, at, watts))
 
@@ -488,11 +514,11 @@ def _build(
             mean = _float(s["mean"])
             if mean is None:
                 quarantine.append((s["id"], raw, "statistics mean is empty (no 5-min mean)",
-                                   None, None))  # fmt: skip
+                                   None, None, False))  # fmt: skip
                 continue
             if mean * factor < 0:
                 quarantine.append(
-                    (s["id"], raw, f"power {mean * factor} W is negative", None, None)
+                    (s["id"], raw, f"power {mean * factor} W is negative", None, None, False)
                 )
                 continue
             used.append((s["id"], meter_id, start, mean * factor))

@@ -15,10 +15,14 @@ from flopwatt.ingest.loader import Batch
 
 
 def with_host(batch: Batch, host: str | None) -> Batch:
-    """``batch`` with every meter it registers on ``host`` (None: each meter its own host)."""
+    """``batch`` with every meter it registers on ``host`` (None: each meter its own host); a
+    streamed batch gets it on each part as the loader reads them."""
     meters = batch.tables.get("meters")
     if meters is not None:
         batch.tables["meters"] = meters.with_columns(pl.lit(host, pl.String).alias("host_id"))
+    if batch.parts is not None:
+        parts = batch.parts
+        batch.parts = lambda: (with_host(part, host) for part in parts())
     batch.options["host"] = host
     return batch
 

@@ -2,15 +2,19 @@
 
 The layout: a header like ``timestamp, index, uuid, power.draw [W]`` (``[W]`` names the unit; with
 ``nounits`` the values are bare, without it they read ``85.12 W``), then one row per GPU per poll.
-Timestamps are the machine's naive local time (``2024/03/31 01:59:59.500``): the zone is required
-(``tz``) and converted to UTC across DST. ``[N/A]``, ``N/A``, ``[Not Supported]``,
-``[Unknown Error]`` and empty power values are gaps (quarantined with a ``gap: `` reason, the
-meter and the instant).
+Timestamps are the machine's naive local time (``2024/03/31 01:59:59.500``): the zone (``tz``) is
+then required and converted to UTC across DST; timestamps that carry an offset need none.
+``[N/A]``, ``N/A``, ``[Not Supported]``, ``[Unknown Error]`` and empty power values are gaps
+(quarantined with ``is_gap``, a ``gap: `` reason, the meter and the instant).
 
-One meter per GPU: by ``uuid``, else ``pci.bus_id``, else ``index``. When the log has none of them
-and the rows of several GPUs interleave, they are split by the GPU's static columns (``name``,
-``memory.total``, ``serial``, ``vbios_version``) when those tell the GPUs apart, else by the row's
-position within a poll (rows sharing one timestamp), with a warning either way.
+One meter per GPU, told apart by the device columns (``uuid``, ``pci.bus_id``, ``index``, ``gpu``)
+that vary in the log: the first of them (in that order) that alone separates every GPU names the
+meter, else all the varying ones together. A column that is the same on every row (an ``index``
+that is always 0 on a log merged from several single-GPU hosts) does not merge the GPUs another
+column tells apart. When the log has no device column and the rows of several GPUs interleave,
+they are split by the GPU's static columns (``name``, ``memory.total``, ``serial``,
+``vbios_version``) when those tell the GPUs apart, else by the row's position within a poll (rows
+sharing one timestamp), with a warning either way.
 
 Power column: ``power.draw`` (on Ampere+ a 1-s average), else ``power.draw.instant``, else
 ``power.draw.average``. A header repeated inside the file (logs appended by several runs) is
@@ -28,11 +32,11 @@ from flopwatt.ingest.loader import Batch
 from flopwatt.ingest.tabular import read_table
 from flopwatt.ingest.timeparse import check_tz, to_utc
 
-from flopwatt.core.errors import IngestError, OptionError
+from flopwatt.core.errors import IngestError
 from flopwatt.core.vocab import POWER_UNIT_FACTORS as UNIT_FACTORS
 
 POWER_COLUMNS = ("power.draw", "power.draw.instant", "power.draw.average")
-IDENTITY_COLUMNS = ("uuid", "pci.bus_id", "index")
+DEVICE_COLUMNS = ("uuid", "pci.bus_id", "index", "gpu")
 STATIC_COLUMNS = ("name", "serial", "memory.total", "vbios_version", "pci.device_id")
 MISSING = {"[n/a]", "n/a", "[not supported]", "[unknown error]", "[gpu is lost]", ""}
 _VALUE = r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)$"
@@ -44,19 +48,20 @@ def _base(col: str) -> tuple[str, str | None]:
     return (m.group(1).strip(), m.group(2).strip().lower()) if m else (col.strip(), None)
 
 
+def looks_like_nvidia_smi(columns: list[str]) -> bool:
+    """Whether a header is an nvidia-smi --query-gpu log's (timestamp and a power.draw column)."""
+    names = {_base(c)[0] for c in columns}
+    return "timestamp" in names and any(c in names for c in POWER_COLUMNS)
+
+
 def parse(
     path: Path | str,
     *,
-    tz: str | None,
+    tz: str | None = None,
     meter: str | None = None,
     meter_kind: str = "gpu",
     zone: str | None = None,
 ) -> Batch:
-    if not tz:
-        raise OptionError(
-            "nvidia-smi writes naive local timestamps: say which zone with --tz "
-            "(an IANA name such as Europe/London)"
-        )
     check_tz(tz)
     table = read_table(path)
     f = table.frame
@@ -91,18 +96,18 @@ def parse(
         warnings.append(f"using {power_col}; ignoring {', '.join(others)}")
 
     # repeated header lines (several logs appended into one file)
-    is_header = pl.col("timestamp").str.to_lowercase() == "timestamp"
+    is_header = pl.col("timestamp").str.to_lowercase().fill_null("") == "timestamp"
     f = f.with_columns(is_header.alias("is_header"))
     data = f.filter(~pl.col("is_header"))
 
     data = data.with_columns(
-        pl.col("timestamp").str.replace(r"^(\d{4})/(\d{2})/(\d{2})", "${1}-${2}-${3}")
-        .str.replace("T", " ").alias("ts_norm")
+        pl.col("timestamp").str.replace(r"^(\d{4})/(\d{2})/(\d{2})[ T]", "${1}-${2}-${3} ")
+        .alias("ts_norm")
     )  # fmt: skip
     data, split_warning = _split(data, cols)
     if split_warning:
         warnings.append(split_warning)
-    times = to_utc(data["ts_norm"], tz, source=table.source)
+    times = to_utc(data["timestamp"], tz, source=table.source, lines=data["line"])
     data = data.with_columns(times["at"].alias("measured_at"), times["reason"].alias("ts_reason"))
 
     m = pl.col(power_col).str.strip_chars().str.extract_groups(_VALUE)
@@ -136,37 +141,34 @@ def parse(
     good = data.filter(pl.col("reason").is_null())
     bad = pl.concat(
         [
-            data.filter(pl.col("reason").is_not_null()).select(
+            data.filter(pl.col("reason").is_not_null())
+            .with_columns((pl.col("missing") & pl.col("ts_reason").is_null()).alias("is_gap"))
+            .select(
                 "line",
                 "reason",
-                pl.when(pl.col("missing") & pl.col("ts_reason").is_null())
-                .then(pl.col("meter_id"))
-                .alias("meter_id"),
-                pl.when(pl.col("missing")).then(pl.col("measured_at")).alias("measured_at"),
+                pl.when("is_gap").then(pl.col("meter_id")).alias("meter_id"),
+                pl.when("is_gap").then(pl.col("measured_at")).alias("measured_at"),
+                "is_gap",
             ),
             f.filter(pl.col("is_header")).select(
                 "line",
                 pl.lit("repeated header line").alias("reason"),
                 pl.lit(None, pl.String).alias("meter_id"),
                 pl.lit(None, pl.Datetime("us")).alias("measured_at"),
+                pl.lit(False).alias("is_gap"),
             ),
         ]
     ).sort("line")
-    quarantine = table.quarantine(bad.select("line", "reason")).with_columns(
-        bad["meter_id"], bad["measured_at"]
-    )
     readings = good.select(
         pl.col("line").alias("line_number"), "meter_id", "measured_at", "power_w"
     )
     meters = _meters(data, meter_of, meter_kind, zone, table.path.name)
-    return Batch(
-        kind="power",
-        format="nvidia-smi",
-        source=table.source,
-        sha256=table.sha256,
-        rows_read=f.height,
-        tables={"power_readings": readings, "meters": meters},
-        quarantine=quarantine,
+    return table.batch(
+        "power",
+        "nvidia-smi",
+        f,
+        {"power_readings": readings, "meters": meters},
+        bad=bad,
         options={
             "tz": tz,
             "meter": meter,
@@ -204,7 +206,11 @@ def _poll_threshold(steps: list[int]) -> int:
 
 def _polls(data: pl.DataFrame) -> pl.DataFrame:
     """Number each row's poll (rows of several GPUs written together) and its position in it."""
-    local = pl.col("ts_norm").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False)
+    local = (
+        pl.col("ts_norm")
+        .str.extract(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False)
+    )
     step = data.select(local.diff().dt.total_microseconds().alias("step"))["step"]
     threshold = _poll_threshold([max(int(x), 0) for x in step.drop_nulls().to_list()])
     new_poll = step.is_null() | (step > threshold) | (step < 0)
@@ -215,9 +221,17 @@ def _polls(data: pl.DataFrame) -> pl.DataFrame:
 
 def _split(data: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, str | None]:
     """``data`` with ``gpu_key`` naming each row's GPU, and a warning when it had to be inferred."""
-    for c in IDENTITY_COLUMNS:
-        if c in cols:
-            return data.with_columns(pl.col(c).alias("gpu_key")), None
+    present = [c for c in DEVICE_COLUMNS if c in cols]
+    if present:
+        varying = [c for c in present if data.select(pl.col(c).n_unique()).item() > 1]
+        if not varying:
+            return data.with_columns(pl.col(present[0]).alias("gpu_key")), None
+        combined = pl.concat_str([pl.col(c).fill_null("") for c in varying], separator="/")
+        n_gpus = data.select(combined.n_unique()).item()
+        alone = next(
+            (c for c in varying if data.select(pl.col(c).n_unique()).item() == n_gpus), None
+        )
+        return data.with_columns((pl.col(alone) if alone else combined).alias("gpu_key")), None
     data = _polls(data)
     sizes = data.group_by("poll").len()["len"] if data.height else pl.Series([1])
     n_pos = int(sizes.mode().max() or 1) if data.height else 1
@@ -231,14 +245,14 @@ def _split(data: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, str | Non
             return data.with_columns(
                 key.replace_strict(mapping, return_dtype=pl.String).alias("gpu_key")
             ), (
-                f"no uuid/pci.bus_id/index column: {n_key} GPUs told apart by "
+                f"no uuid/pci.bus_id/index/gpu column: {n_key} GPUs told apart by "
                 f"{', '.join(static)}; add uuid to --query-gpu for a stable meter id"
             )
     if n_pos > 1:
         uneven = int((sizes != n_pos).sum())
         note = f"; {uneven} polls did not have {n_pos} rows" if uneven else ""
         return data.with_columns(pl.format("gpu{}", "position").alias("gpu_key")), (
-            f"no uuid/pci.bus_id/index column: rows of {n_pos} GPUs interleave, told apart by "
+            f"no uuid/pci.bus_id/index/gpu column: rows of {n_pos} GPUs interleave, told apart by "
             f"their position within each poll{note}; add uuid to --query-gpu"
         )
     return data.with_columns(pl.lit("gpu0").alias("gpu_key")), None

@@ -66,7 +66,12 @@ def parse(
     if phase not in PHASES:
         raise OptionError(f"unknown phase {phase!r}: one of {', '.join(PHASES)}")
     table = read_table(path)
-    table.require("model", "start_time", "end_time", format_name="runs")
+    hint = (
+        "; it looks like CodeCarbon's emissions.csv: load it with --format codecarbon"
+        if {"duration", "energy_consumed"} <= set(table.columns)
+        else ""
+    )
+    table.require("model", "start_time", "end_time", format_name="runs", hint=hint)
     f = table.frame
     start = to_utc(f["start_time"], tz, source=table.source)
     end = to_utc(f["end_time"], tz, source=table.source)

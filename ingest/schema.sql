@@ -119,12 +119,18 @@ create table if not exists raw.carbon_intensity_series (
     source varchar not null
 );
 
--- Gaps (issue 7): a quarantined row that stands for a gap in a meter's readings (Home Assistant
--- "unavailable"/"unknown", nvidia-smi "[N/A]") has a reason starting with "gap: " and keeps its
--- meter and instant here, so the energy model can end the held reading at measured_at instead of
--- holding the last value across the gap. Null for every other quarantined row.
+-- Gaps: a quarantined row that stands for a gap in a meter's readings (Home Assistant
+-- "unavailable"/"unknown", nvidia-smi "[N/A]") has is_gap = true and keeps its meter and instant
+-- here, so the energy model can end the held reading at measured_at instead of holding the last
+-- value across the gap. meter_id and measured_at are null for every other quarantined row.
 alter table raw.quarantine add column if not exists meter_id varchar;
 alter table raw.quarantine add column if not exists measured_at timestamp;
+alter table raw.quarantine add column if not exists is_gap boolean;
+-- migration of warehouses written before is_gap: their gap rows were marked by the reason's prefix
+update raw.quarantine set is_gap = (reason like 'gap: %') where is_gap is null;
+
+-- grid zone of a run whose meter gives none (CodeCarbon's country_iso_code), null = the meter's
+alter table raw.runs add column if not exists zone varchar;
 
 -- Hosts (issue 14): every meter belongs to a host (null = the meter is its own host); a run names
 -- its host in raw.runs.host and may name the devices it used (comma-separated GPU uuids, indices

@@ -2,7 +2,12 @@
 
 Accepted: ISO-8601 with an offset or ``Z`` (converted to UTC); naive local times with an IANA zone
 (``--tz``), converted correctly across DST, where ambiguous (clocks going back) and non-existent
-(clocks going forward) local times are rejected with a reason, never guessed; epoch seconds.
+(clocks going forward) local times are rejected with a reason, never guessed; epoch seconds. The
+date may be written ``YYYY/MM/DD`` (nvidia-smi's ``2024/03/31 01:59:59.500``).
+
+Naive times with no zone given are an error for the whole file when they are the file's
+timestamps; when the other timestamps carry an offset, the naive ones (a line cut off before its
+offset, a stray row) are quarantined with a reason instead.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ def check_tz(tz: str | None) -> str | None:
 def _normalise(s: pl.Expr) -> pl.Expr:
     return (
         s.str.strip_chars()
+        .str.replace(r"^(\d{4})/(\d{2})/(\d{2})([ T])", "${1}-${2}-${3}${4}")
         .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
         .str.replace(r"[Zz]$", "+00:00")
         .str.replace(r"([+-]\d{2})$", "${1}:00")
@@ -40,11 +46,19 @@ def _normalise(s: pl.Expr) -> pl.Expr:
     )
 
 
-def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 2) -> pl.DataFrame:
+def to_utc(
+    values: pl.Series,
+    tz: str | None,
+    *,
+    source: str,
+    first_line: int = 2,
+    lines: pl.Series | None = None,
+) -> pl.DataFrame:
     """Parse ``values`` into a frame with ``at`` (naive UTC datetime[us]) and ``reason``.
 
-    Raises IngestError when naive local times are present and ``tz`` is None (the user must say
-    which zone the log was written in); ``first_line`` is the file line of ``values[0]``.
+    Raises IngestError when the timestamps are naive local times and ``tz`` is None (the user must
+    say which zone the log was written in); ``lines`` are the file lines of ``values`` (else
+    ``first_line`` is the line of ``values[0]`` and the rest follow).
     """
     check_tz(tz)
     df = pl.DataFrame({"raw": values.cast(pl.String)}).with_columns(
@@ -62,17 +76,20 @@ def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 
     df = df.with_columns(kind.alias("kind"))
     naive_rows = df.with_row_index().filter(pl.col("kind") == "naive")
     parsed_naive = pl.col("norm").str.to_datetime(_FMT, strict=False, time_unit="us")
+    offset_missing = False
     if tz is None and naive_rows.height:
         # only complain about real timestamps; garbage goes to quarantine below
         first = naive_rows.with_columns(parsed_naive.alias("p")).filter(pl.col("p").is_not_null())
-        if first.height:
+        n_aware = df.select((pl.col("kind").is_in(["aware", "epoch"])).sum()).item()
+        if first.height and first.height >= n_aware:
             i = first["index"][0]
             raise IngestError(
                 source,
                 f"timestamp {first['raw'][0]!r} has no UTC offset: say which zone the log was "
                 "written in with --tz (an IANA name such as Europe/London)",
-                line=first_line + i,
+                line=int(lines[i]) if lines is not None else first_line + i,
             )
+        offset_missing = bool(first.height)
     aware = pl.col("norm").str.to_datetime(
         _FMT + "%:z", strict=False, time_unit="us", time_zone="UTC"
     )
@@ -107,6 +124,8 @@ def to_utc(values: pl.Series, tz: str | None, *, source: str, first_line: int = 
         .then(pl.lit("empty timestamp"))
         .when(at.is_not_null())
         .then(pl.lit(None, pl.String))
+        .when((pl.col("kind") == "naive") & pl.col("local").is_not_null() & offset_missing)
+        .then(pl.format("timestamp {} has no UTC offset (the file's others have one)", "raw"))
         .when(
             (pl.col("kind") == "naive") & pl.col("local").is_not_null() & pl.col("exists_locally")
         )

@@ -7,6 +7,7 @@ the checkpoint size (``_file_size``, MB), the training recipe URL, and the publi
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 DATASET = "ImageNet-1K"
@@ -21,7 +22,7 @@ def accuracy_record(v) -> dict[str, Any]:
     return {
         "top1_acc_pct": _float(metrics.get("acc@1")),
         "top5_acc_pct": _float(metrics.get("acc@5")),
-        "dataset": DATASET if metrics else None,
+        "dataset": DATASET if any(_float(m) is not None for m in metrics.values()) else None,
         "file_size_mb": _float(meta.get("_file_size")),
         "recipe_url": meta.get("recipe"),
     }
@@ -41,4 +42,9 @@ def published_counts(v) -> dict[str, Any]:
 
 
 def _float(x) -> float | None:
-    return None if x is None else float(x)
+    """A published number, or None when it is missing (torchvision writes NaN for weights without
+    a score, e.g. VGG16_Weights.IMAGENET1K_FEATURES): missing metrics are null, never NaN."""
+    if x is None:
+        return None
+    value = float(x)
+    return value if math.isfinite(value) else None

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 from flopwatt.ingest.loader import Batch, load
+from helpers import warehouse_env
 
 pytestmark = pytest.mark.slow
 
@@ -102,9 +103,7 @@ def _build(tmp_path_factory, trapezoid: bool):
     rng = np.random.default_rng(20240310)
     folder = tmp_path_factory.mktemp("trapezoid" if trapezoid else "zoh")
     db = folder / "warehouse.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FLOPWATT_DB", str(db))
-    try:
+    with warehouse_env(db):
         signals = _signals(rng)
         signals["dst"] = _dst_signal()
         con = connect()
@@ -155,8 +154,6 @@ def _build(tmp_path_factory, trapezoid: bool):
         con = connect(read_only=True)
         got = con.sql("select * from marts.fct_run_energy").pl()
         con.close()
-    finally:
-        mp.undo()
     return got, expected, dst_batch
 
 

@@ -20,8 +20,9 @@ import numpy as np
 import polars as pl
 import pytest
 from flopwatt.ingest import carbon_series, nvidia_smi, power, runs
-from flopwatt.ingest.loader import Batch, load
+from flopwatt.ingest.loader import Batch
 from flopwatt.profiling.profile import ACCURACY_SCHEMA, FLOP_SCHEMA
+from helpers import load_and_build, run_energy_row, warehouse_env
 
 from flopwatt.dbt_runner import run_dbt_build
 
@@ -193,11 +194,7 @@ def _profile_batch() -> Batch:
                  tables={"flop_profiles": flops, "accuracy": acc})  # fmt: skip
 
 
-def _build(tmp_path_factory, name: str, em_first: bool):
-    tmp = tmp_path_factory.mktemp(name)
-    db = tmp / "w.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FLOPWATT_DB", str(db))
+def _batches(tmp, em_first: bool) -> list[Batch]:
     _write_inputs(tmp)
     carbon = [
         carbon_series.parse_neso(tmp / "neso.json"),
@@ -205,8 +202,10 @@ def _build(tmp_path_factory, name: str, em_first: bool):
     ]
     if em_first:
         carbon.reverse()
-    batches = [
-        power.parse(tmp / "history.csv", zone="GBR"),
+    return [
+        power.parse(
+            tmp / "history.csv", zone="GBR", entities=["sensor.nas_power", "sensor.rig_power"]
+        ),
         power.parse(tmp / "plug.csv", zone="GBR"),
         nvidia_smi.parse(tmp / "nvidia.csv", tz="UTC", meter="gpu.l30", zone="GBR"),
         power.parse(tmp / "pdu.csv", zone="DEU"),
@@ -216,57 +215,40 @@ def _build(tmp_path_factory, name: str, em_first: bool):
         runs.parse(tmp / "runs.csv"),
         _profile_batch(),
     ]
-    return tmp, db, mp, batches
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     """NESO loaded before Electricity Maps."""
-    _, db, mp, batches = _build(tmp_path_factory, "shapes", em_first=False)
-    try:
-        for batch in batches:
-            load(batch)
-        run_dbt_build(quiet=True)
-        con = duckdb.connect(str(db), read_only=True)
+    tmp = tmp_path_factory.mktemp("shapes")
+    with warehouse_env(tmp / "w.duckdb") as db:
+        con = load_and_build(db, _batches(tmp, em_first=False))
         yield con
         con.close()
-    finally:
-        mp.undo()
 
 
 @pytest.fixture(scope="module")
 def warehouse_em_first(tmp_path_factory):
     """Electricity Maps loaded before NESO; then rebuilt preferring Electricity Maps."""
-    _, db, mp, batches = _build(tmp_path_factory, "shapes-em", em_first=True)
-    try:
-        for batch in batches:
-            load(batch)
-        run_dbt_build(quiet=True)
-        con = duckdb.connect(str(db), read_only=True)
-        default = _row(con, "mobilenet_v3_small")
+    tmp = tmp_path_factory.mktemp("shapes-em")
+    with warehouse_env(tmp / "w.duckdb") as db:
+        con = load_and_build(db, _batches(tmp, em_first=True))
+        default = run_energy_row(con, "mobilenet_v3_small")
         con.close()
         run_dbt_build(
             ["--select", "int_run_carbon+", "--vars", "{carbon_source_priority: electricitymaps}"],
             quiet=True,
         )
         con = duckdb.connect(str(db), read_only=True)
-        yield default, _row(con, "mobilenet_v3_small")
+        yield default, run_energy_row(con, "mobilenet_v3_small")
         con.close()
-    finally:
-        mp.undo()
-
-
-def _row(con, model: str) -> dict:
-    cur = con.execute("select * from marts.fct_run_energy where model_name = ?", [model])
-    cols = [d[0] for d in cur.description]
-    return dict(zip(cols, cur.fetchone(), strict=True))
 
 
 # --- item 1: long holds no longer overflow; the held value is energy and coverage -------------
 
 
 def test_home_assistant_run_two_days_after_the_last_change(warehouse):
-    r = _row(warehouse, "resnet50")
+    r = run_energy_row(warehouse, "resnet50")
     # [16:54:00, 17:40:02.1] at 212.4 W (held since two days before), [.., 18:10] at 388 W,
     # [18:10, 18:25:30] unavailable (an outage: nothing), [18:25:30, 19:05] at 390.5 W
     expected = 212.4 * 2762.1 + 388.0 * 1797.9 + 390.5 * 2370.0
@@ -280,7 +262,7 @@ def test_carbon_series_over_a_three_and_a_half_hour_hole(warehouse):
     ts, w = _pdu()
     a, b = datetime(2024, 6, 7, 10, 5, tzinfo=UTC), datetime(2024, 6, 7, 10, 25, tzinfo=UTC)
     energy = float(_hold_integral(ts, w, a, b))
-    r = _row(warehouse, "resnet18")
+    r = run_energy_row(warehouse, "resnet18")
     assert r["energy_j"] == pytest.approx(energy, rel=1e-12)
     # the whole run lies in the 10:00-10:30 period of 350 g/kWh
     assert r["carbon_method"] == "series"
@@ -294,7 +276,7 @@ def test_carbon_series_over_a_three_and_a_half_hour_hole(warehouse):
 def test_plug_polled_every_30_1_s_is_covered(warehouse):
     ts, w = _plug()
     a, b = datetime(2024, 6, 7, 12, 0, tzinfo=UTC), datetime(2024, 6, 7, 13, 0, tzinfo=UTC)
-    r = _row(warehouse, "mobilenet_v3_small")
+    r = run_energy_row(warehouse, "mobilenet_v3_small")
     assert r["energy_j"] == pytest.approx(float(_hold_integral(ts, w, a, b)), rel=1e-12)
     assert r["gap_limit_s"] == pytest.approx(3 * 30.1, rel=1e-12)
     assert r["coverage_ratio"] == pytest.approx(1.0, rel=1e-12) and r["is_complete"] is True
@@ -304,7 +286,7 @@ def test_nvidia_smi_every_30_s_is_covered_except_its_real_hole(warehouse):
     ts, w = _nvidia()
     steps = np.diff([_us(t) for t in ts])
     a, b = datetime(2024, 6, 7, 14, 5, tzinfo=UTC), datetime(2024, 6, 7, 14, 35, tzinfo=UTC)
-    r = _row(warehouse, "vgg16")
+    r = run_energy_row(warehouse, "vgg16")
     assert r["gap_limit_s"] == pytest.approx(3 * float(np.median(steps)) / 1e6, rel=1e-12)
     assert r["energy_j"] == pytest.approx(float(_hold_integral(ts, w, a, b)), rel=1e-12)
     hole = [(t, t2) for t, t2 in pairwise(ts) if (t2 - t).total_seconds() > 100]
@@ -318,7 +300,7 @@ def test_nvidia_smi_every_30_s_is_covered_except_its_real_hole(warehouse):
 
 def test_one_reading_at_the_run_end_is_no_baseline(warehouse):
     ts, w = _bmc()
-    r = _row(warehouse, "efficientnet_b0")
+    r = run_energy_row(warehouse, "efficientnet_b0")
     assert r["energy_j"] == pytest.approx(float(_hold_integral(ts, w, ts[0], ts[-1])), rel=1e-12)
     assert r["baseline_power_w"] is None and r["net_energy_j"] is None
     assert r["baseline_issue"] == "too_few_readings, too_short"
@@ -332,7 +314,7 @@ def test_supported_baseline_is_the_median_outside_runs(warehouse):
     ts, w = _plug()
     a, b = datetime(2024, 6, 7, 12, 0, tzinfo=UTC), datetime(2024, 6, 7, 13, 0, tzinfo=UTC)
     outside = [x for t, x in zip(ts, w, strict=True) if t < a or t >= b]
-    r = _row(warehouse, "mobilenet_v3_small")
+    r = run_energy_row(warehouse, "mobilenet_v3_small")
     assert r["baseline_method"] == "outside_runs" and r["baseline_issue"] is None
     assert r["baseline_power_w"] == pytest.approx(float(np.median(outside)), rel=1e-12)
     energy = float(_hold_integral(ts, w, a, b))
@@ -353,7 +335,7 @@ def test_negative_net_energy_is_listed(warehouse):
 
 
 def test_two_providers_are_not_spliced(warehouse, warehouse_em_first):
-    neso_first = _row(warehouse, "mobilenet_v3_small")
+    neso_first = run_energy_row(warehouse, "mobilenet_v3_small")
     em_first, em_preferred = warehouse_em_first
     for r in (neso_first, em_first):
         assert r["carbon_intensity_g_per_kwh"] == pytest.approx(NESO_G, rel=1e-12)

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import duckdb
 import pytest
+from helpers import run_cli
 
-from flopwatt.cli import main
 from flopwatt.core.config import CHECKOUT_ROOT, DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 from flopwatt.core.db import connect, warehouse_lock
 from flopwatt.core.errors import DatabaseBusyError
@@ -65,16 +65,6 @@ def flopwatt(
         timeout=timeout,
         check=False,
     )
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def one_line_error(err: str) -> str:
@@ -331,11 +321,16 @@ def test_memory_cap_bounds_a_real_query(loaded):
 # --- 10. the busy line names the holder -----------------------------------------------------------
 
 
+def busy_line(*, read_only: bool = False) -> str:
+    """The message of the DatabaseBusyError that opening the warehouse raises."""
+    with pytest.raises(DatabaseBusyError) as info:
+        connect(read_only=read_only)
+    return str(info.value)
+
+
 def test_busy_line_names_a_reader_as_reader(loaded):
     with Holder(loaded, "read") as reader:
-        with pytest.raises(DatabaseBusyError) as info:
-            connect()
-        msg = str(info.value)
+        msg = busy_line()
         assert "open for reading by another process" in msg and f"PID {reader.pid}" in msg
         assert "writing" not in msg
         connect(read_only=True).close()  # readers share the file
@@ -344,9 +339,7 @@ def test_busy_line_names_a_reader_as_reader(loaded):
 def test_busy_line_names_a_writer_as_writer(loaded):
     with Holder(loaded, "write") as writer:
         for read_only in (True, False):
-            with pytest.raises(DatabaseBusyError) as info:
-                connect(read_only=read_only)
-            msg = str(info.value)
+            msg = busy_line(read_only=read_only)
             assert "open for writing by another process" in msg and f"PID {writer.pid}" in msg
 
 
@@ -354,15 +347,11 @@ def test_busy_line_for_the_advisory_lock(loaded):
     """A flopwatt command holding the advisory lock (a build between its check and dbt's open)."""
     with Holder(loaded, "flock-write") as builder:
         for read_only in (True, False):
-            with pytest.raises(DatabaseBusyError) as info:
-                connect(read_only=read_only)
-            msg = str(info.value)
+            msg = busy_line(read_only=read_only)
             assert "open for writing" in msg and f"PID {builder.pid}" in msg
     with Holder(loaded, "flock-read") as report:
         connect(read_only=True).close()
-        with pytest.raises(DatabaseBusyError) as info:
-            connect()
-        msg = str(info.value)
+        msg = busy_line()
         assert "open for reading" in msg and f"PID {report.pid}" in msg
         with pytest.raises(DatabaseBusyError), warehouse_lock(loaded, exclusive=True):
             pass

@@ -25,9 +25,32 @@ NO_UNIT = json.dumps({"friendly_name": "Plug power"})
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
 
-def _create(path: Path, ddl: str) -> sqlite3.Connection:
+def _create(
+    path: Path,
+    ddl: str,
+    *,
+    changes: dict[int, str],
+    attributes: list[str],
+    entities: tuple[str, ...] = (),
+    wal: bool = False,
+) -> sqlite3.Connection:
+    """A recorder database made with HA's own DDL: its schema_changes (version -> when, change_id
+    1, 2, ...), the entities of states_meta (schema 42: metadata_id 1, 2, ...) and the rows of
+    state_attributes (attributes_id 1, 2, ... with hash 11, 12, ...)."""
     con = sqlite3.connect(path)
     con.executescript((FIX / ddl).read_text())
+    if wal:
+        con.execute("pragma journal_mode=wal")
+    con.executemany(
+        "insert into schema_changes values (?, ?, ?)",
+        [(i, version, at) for i, (version, at) in enumerate(changes.items(), start=1)],
+    )
+    if entities:
+        con.executemany("insert into states_meta values (?, ?)", enumerate(entities, start=1))
+    con.executemany(
+        "insert into state_attributes values (?, ?, ?)",
+        [(i, 10 + i, attrs) for i, attrs in enumerate(attributes, start=1)],
+    )
     return con
 
 
@@ -35,11 +58,12 @@ def _create(path: Path, ddl: str) -> sqlite3.Connection:
 def legacy_db(tmp_path) -> Path:
     """Schema 30 (before 2023.2): states.entity_id, naive-UTC datetime strings."""
     path = tmp_path / "home-assistant_v2.db"
-    con = _create(path, "ha_recorder_schema_30.sql")
-    con.execute("insert into schema_changes values (1, 25, '2022-04-01 08:00:00.000000')")
-    con.execute("insert into schema_changes values (2, 30, '2022-10-05 08:00:00.000000')")
-    con.execute("insert into state_attributes values (1, 11, ?)", (W,))
-    con.execute("insert into state_attributes values (2, 12, ?)", (NO_UNIT,))
+    con = _create(
+        path,
+        "ha_recorder_schema_30.sql",
+        changes={25: "2022-04-01 08:00:00.000000", 30: "2022-10-05 08:00:00.000000"},
+        attributes=[W, NO_UNIT],
+    )
     rows = [
         # state_id, entity_id, state, attributes, last_changed, last_updated, attributes_id
         (1, "sensor.plug_power", "50.0", None, None, "2022-11-01 10:00:00.000000", 1),
@@ -69,13 +93,14 @@ def legacy_db(tmp_path) -> Path:
 def modern_db(tmp_path) -> Path:
     """Schema 42 (2024.3): *_ts floats, states_meta, last_changed_ts NULL when unchanged."""
     path = tmp_path / "home-assistant_v2.db"
-    con = _create(path, "ha_recorder_schema_42.sql")
-    con.execute("pragma journal_mode=wal")
-    con.execute("insert into schema_changes values (1, 42, '2024-03-10 08:00:00.000000')")
-    con.execute("insert into states_meta values (1, 'sensor.plug_power')")
-    con.execute("insert into states_meta values (2, 'sensor.other_power')")
-    con.execute("insert into state_attributes values (1, 11, ?)", (KW,))
-    con.execute("insert into state_attributes values (2, 12, ?)", (NO_UNIT,))
+    con = _create(
+        path,
+        "ha_recorder_schema_42.sql",
+        changes={42: "2024-03-10 08:00:00.000000"},
+        attributes=[KW, NO_UNIT],
+        entities=("sensor.plug_power", "sensor.other_power"),
+        wal=True,
+    )
     rows = [
         # state_id, metadata_id, state, last_changed_ts, last_updated_ts, attributes_id
         (1, 1, "1.2", None, T0, 1),
@@ -331,10 +356,13 @@ def test_recorder_and_history_export_share_the_gap_states(tmp_path, make_file):
     from flopwatt.ingest import power
 
     path = tmp_path / "home-assistant_v2.db"
-    con = _create(path, "ha_recorder_schema_42.sql")
-    con.execute("insert into schema_changes values (1, 42, '2024-03-10 08:00:00.000000')")
-    con.execute("insert into states_meta values (1, 'sensor.plug_power')")
-    con.execute("insert into state_attributes values (1, 11, ?)", (W,))
+    con = _create(
+        path,
+        "ha_recorder_schema_42.sql",
+        changes={42: "2024-03-10 08:00:00.000000"},
+        attributes=[W],
+        entities=("sensor.plug_power",),
+    )
     con.executemany(
         "insert into states (state_id, metadata_id, state, last_changed_ts, last_updated_ts,"
         " attributes_id) values (?, ?, ?, ?, ?, ?)",
@@ -358,5 +386,5 @@ def test_recorder_and_history_export_share_the_gap_states(tmp_path, make_file):
         "sensor.plug_power,NaN,2023-11-14T22:13:35.000Z\n"
         "sensor.plug_power,44,2023-11-14T22:13:41.000Z\n",
     )
-    export_gaps = _gaps(power.parse(export))
+    export_gaps = _gaps(power.parse(export).collect())
     assert [(m, t) for _, m, t in export_gaps] == [(m, t) for _, m, t in db_gaps]

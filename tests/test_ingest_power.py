@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from flopwatt.ingest import power
 from flopwatt.ingest.loader import load
+from helpers import raw
 
 from flopwatt.core.errors import IngestError
 
@@ -24,7 +25,7 @@ def test_generic_csv_with_offsets_and_meter_column(make_file):
         "2024-01-01T11:00:03+01:00,150.5,plug\n"
         "2024-01-01 10:00:06.250-02:00,0,gpu0\n",
     )
-    b = power.parse(f)
+    b = power.parse(f).collect()
     assert b.format == "generic"
     assert readings(b) == [
         ("plug", datetime(2024, 1, 1, 10, 0, 0), 100.0),
@@ -37,7 +38,7 @@ def test_generic_csv_with_offsets_and_meter_column(make_file):
 def test_naive_timestamps_need_tz_and_name_file_and_line(make_file):
     f = make_file("p.csv", "timestamp,watts\n2024-06-01 12:00:00,5\n")
     with pytest.raises(IngestError) as err:
-        power.parse(f, meter="m")
+        power.parse(f, meter="m").collect()
     assert str(f) in str(err.value) and "line 2" in str(err.value) and "--tz" in str(err.value)
 
 
@@ -53,7 +54,7 @@ def test_naive_local_times_across_spring_forward(make_file):
         "p.csv",
         "timestamp,watts\n2021-03-28 00:30:00,10\n2021-03-28 01:30:00,11\n2021-03-28 02:30:00,12\n",
     )
-    b = power.parse(f, meter="m", tz="Europe/London")
+    b = power.parse(f, meter="m", tz="Europe/London").collect()
     assert [r[1] for r in readings(b)] == [
         datetime(2021, 3, 28, 0, 30),
         datetime(2021, 3, 28, 1, 30),
@@ -74,7 +75,7 @@ def test_ha_history_export_states_and_kw(make_file):
         "sensor.plug_power,n/a,2024-02-01T08:00:15.000Z\n"
         "sensor.plug_power,0.3,2024-02-01T08:00:20.000Z\n",
     )
-    b = power.parse(f, unit="kW")
+    b = power.parse(f, unit="kW").collect()
     assert b.format == "ha-history"
     assert readings(b) == [
         ("sensor.plug_power", datetime(2024, 2, 1, 8, 0, 0), 250.0),
@@ -102,10 +103,10 @@ def test_reference_study_event_export_with_unit_column(make_file):
         "2020-08-07 14:46:23.5+00:00,sensor.pm,7,0.1,kW\n"
         "2020-08-07 14:46:26.5+00:00,sensor.pm,7,5,MW-ish\n",
     )
-    b = power.parse(f)
+    b = power.parse(f).collect()
     assert b.format == "ha-events"
     assert [r[2] for r in readings(b)] == [95.5, 100.0]
-    assert "unknown unit" in b.quarantine["reason"][0]
+    assert "is not a power unit" in b.quarantine["reason"][0]
 
 
 def test_parquet_generic(tmp_path):
@@ -113,7 +114,7 @@ def test_parquet_generic(tmp_path):
     pl.DataFrame(
         {"timestamp": ["2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z"], "watts": [1.5, -2.0]}
     ).write_parquet(path)
-    b = power.parse(path, meter="m1", meter_kind="gpu", zone="FRA")
+    b = power.parse(path, meter="m1", meter_kind="gpu", zone="FRA").collect()
     assert readings(b) == [("m1", datetime(2024, 1, 1), 1.5)]
     assert "negative" in b.quarantine["reason"][0] and b.quarantine["line_number"][0] == 2
     assert b.tables["meters"].row(0, named=True)["meter_kind"] == "gpu"
@@ -128,8 +129,6 @@ def test_wrong_format_fails_naming_file_and_line_and_loads_nothing(make_file, db
 
 
 def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
-    import duckdb
-
     f = make_file(
         "p.csv",
         "timestamp,watts,meter_id\n"
@@ -140,8 +139,7 @@ def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
     )
     res = load(power.parse(f))
     assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (4, 2, 2)
-    con = duckdb.connect(str(db_file), read_only=True)
-    assert con.execute("select count(*) from raw.power_readings").fetchone()[0] == 2
-    q = con.execute("select line_number, reason from raw.quarantine order by 1").fetchall()
+    assert raw(db_file, "select count(*) from raw.power_readings") == [(2,)]
+    q = raw(db_file, "select line_number, reason from raw.quarantine order by 1")
     assert [ln for ln, _ in q] == [3, 4]
     assert "unparseable timestamp" in q[0][1] and "not a number" in q[1][1]

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 from flopwatt.plots.data import load_marts
+from helpers import warehouse_env
 
 from flopwatt.cli import main
 from flopwatt.core.db import connect
@@ -60,8 +61,6 @@ def _readings(start: datetime, end: datetime, covered_s: int | None) -> list[dat
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     folder = tmp_path_factory.mktemp("efficiency")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FLOPWATT_DB", str(folder / "warehouse.duckdb"))
     power = {kind: ["timestamp,watts,meter_id"] for kind in ("wall", "gpu")}
     runs = ["model,start_time,end_time,n_inferences,meter_id,weights,phase"]
     for _, model, weights, meter, day, hhmm, dur, covered, phase in RUNS:
@@ -75,7 +74,7 @@ def warehouse(tmp_path_factory):
     for kind, lines in power.items():
         (folder / f"{kind}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "runs.csv").write_text("\n".join(runs) + "\n", encoding="utf-8")
-    try:
+    with warehouse_env(folder / "warehouse.duckdb"):
         for args in (
             ["ingest", "power", str(folder / "wall.csv"), "--meter-kind", "wall"],
             ["ingest", "power", str(folder / "gpu.csv"), "--meter-kind", "gpu"],
@@ -87,8 +86,6 @@ def warehouse(tmp_path_factory):
             except SystemExit as exc:
                 assert not exc.code, f"{args} exited {exc.code}"
         yield
-    finally:
-        mp.undo()
 
 
 def _expected(since: date) -> dict[str, dict]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from helpers import warehouse_env
 
 from tests.conftest import FIXTURES
 
@@ -60,9 +61,7 @@ def warehouse(tmp_path_factory):
     from flopwatt.dbt_runner import run_dbt_build
 
     db = tmp_path_factory.mktemp("whole_machine") / "warehouse.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FLOPWATT_DB", str(db))
-    try:
+    with warehouse_env(db):
         for args in (
             ["ingest", "power", "--format", "nvidia-smi", "--tz", "Europe/London", str(LOG)],
             ["ingest", "runs", "--tz", "Europe/London", "--inferences", "1000", str(RUNS)],
@@ -76,8 +75,6 @@ def warehouse(tmp_path_factory):
         ).pl()
         quality = con.sql("select * from marts.fct_data_quality").pl()
         con.close()
-    finally:
-        mp.undo()
     return runs, per_meter, quality
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from flopwatt.core.errors import FlopwattError, IngestError
-from flopwatt.core.vocab import METER_KINDS, POWER_UNITS
+from flopwatt.core.vocab import METER_KINDS
 
 TZ_HELP = "IANA zone of naive timestamps, e.g. Europe/London (converted to UTC, DST-aware)"
 HOST_HELP = (
@@ -16,12 +16,15 @@ HOST_HELP = (
     "--meter or the format; else each meter is its own host]"
 )
 METER_KIND = click.Choice(METER_KINDS)
+#: the FILE... argument of the commands that read local files
+files_argument = click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 
 
 def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> None:
     """Parse and load each file in its own transaction; report every file, fail at the end.
 
-    A database URL (``postgresql://...``) is passed on as the string it is, a path as a Path."""
+    A file that loads nothing (every row quarantined) counts as failed. A database URL
+    (``postgresql://...``) is passed on as the string it is, a path as a Path."""
     from flopwatt.ingest.loader import load
 
     if not paths:
@@ -29,11 +32,7 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
     failures = []
     for p in paths:
         try:
-            try:
-                batch = parse_one(p if _is_url(p) else Path(p))
-            except OSError as exc:  # a missing, unreadable or directory path: one line, no load
-                raise IngestError(p, exc.strerror or str(exc)) from exc
-            result = load(batch)
+            result = load(parse_one(p if _is_url(p) else Path(p)))
         except IngestError as exc:
             failures.append(str(exc))
             click.secho(f"error: {exc} (nothing loaded from this file)", fg="red", err=True)
@@ -41,20 +40,65 @@ def load_files(paths: tuple[str, ...], parse_one: Callable[[Path], object]) -> N
         for w in result.warnings:
             click.secho(f"warning: {result.source}: {w}", fg="yellow", err=True)
         click.echo(result.summary())
-        if result.rows_quarantined:
-            q = batch.quarantine
-            for line, reason in q.select("line_number", "reason").head(5).iter_rows():
-                click.echo(f"  quarantined line {line}: {reason}")
-            if q.height > 5:
-                click.echo(
-                    f"  ... {q.height - 5} more (see raw.quarantine, load #{result.load_id})"
-                )
+        for line, reason in result.quarantine_sample:
+            click.echo(f"  quarantined line {line}: {reason}")
+        if result.rows_quarantined > len(result.quarantine_sample):
+            click.echo(
+                f"  ... {result.rows_quarantined - len(result.quarantine_sample)} more "
+                f"(see raw.quarantine, load #{result.load_id})"
+            )
+        if result.loaded_nothing:
+            failures.append(result.source)
+            click.secho(
+                f"error: {result.source}: loaded 0 of {result.rows_read} rows (every row "
+                "quarantined; the load is recorded and can be retried with other options)",
+                fg="red",
+                err=True,
+            )
     if failures:
         raise FlopwattError(f"{len(failures)} of {len(paths)} file(s) not loaded")
 
 
 def _is_url(p: str) -> bool:
     return "://" in str(p)
+
+
+def _power_unit(_ctx, _param, value: str | None) -> str | None:
+    """W and kW in any case; mW as written (MW would be megawatts)."""
+    if value is None:
+        return None
+    canonical = {"w": "W", "kw": "kW"}.get(value.lower()) or ("mW" if value == "mW" else None)
+    if canonical is None:
+        raise click.BadParameter(f"{value!r}: use W, kW or mW (milliwatts)")
+    return canonical
+
+
+def _upper(_ctx, _param, value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+def meter_options(kind_default: str):
+    """--meter-kind (``kind_default`` names its default), --zone and --host: the options that
+    describe a file's meters, shared by ``ingest power`` and ``ingest counters``."""
+    options = (
+        click.option(
+            "--meter-kind",
+            default=None,
+            type=METER_KIND,
+            help=f"kind of meter [default: {kind_default}]",
+        ),
+        click.option(
+            "--zone", callback=_upper, help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)"
+        ),
+        click.option("--host", help=HOST_HELP),
+    )
+
+    def decorate(command):
+        for option in reversed(options):  # listed in --help in the order above
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def _require_tz(tz: str | None, what: str) -> None:
@@ -90,25 +134,19 @@ def ingest() -> None:
     help="meter id when the file has no meter_id/entity_id column "
     "(ha-db: instead of the entity id; nvidia-smi: prefix of the per-GPU ids)",
 )
-@click.option("--tz", help=TZ_HELP + "; required for nvidia-smi")
+@click.option("--tz", help=TZ_HELP + "; nvidia-smi: needed unless the timestamps carry an offset")
 @click.option(
     "--unit",
-    type=click.Choice(list(POWER_UNITS), case_sensitive=False),
-    help="unit of the values (default: the file's unit column, else W)",
+    callback=_power_unit,
+    help="unit of the values: W, kW or mW (default: the file's unit column, else W)",
 )
-@click.option(
-    "--meter-kind",
-    default=None,
-    type=METER_KIND,
-    help="kind of meter [default: gpu for nvidia-smi, else wall]",
-)
-@click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-@click.option("--host", help=HOST_HELP)
+@meter_options("gpu for nvidia-smi, else wall")
 @click.option(
     "--entity",
     "entities",
     multiple=True,
-    help="ha-db: entity id of the power sensor, e.g. sensor.plug_power (repeatable)",
+    help="Home Assistant (ha-db, ha-history, ha-events): entity id of a power sensor, e.g. "
+    "sensor.plug_power (repeatable); required for a history export of several entities",
 )
 @click.option(
     "--statistics-fallback",
@@ -121,9 +159,10 @@ def power(
     """Instantaneous power readings (W or kW)."""
     from flopwatt.ingest.hosts import log_host, with_host
 
-    zone = zone.upper() if zone else None
-    if format_ != "ha-db" and (entities or statistics_fallback):
-        raise click.UsageError("--entity and --statistics-fallback go with --format ha-db")
+    if format_ != "ha-db" and statistics_fallback:
+        raise click.UsageError("--statistics-fallback goes with --format ha-db")
+    if format_ in ("generic", "nvidia-smi") and entities:
+        raise click.UsageError("--entity goes with the Home Assistant formats")
     if format_ == "ha-db":
         from flopwatt.ingest import ha_db
 
@@ -154,7 +193,6 @@ def power(
     if format_ == "nvidia-smi":
         from flopwatt.ingest import nvidia_smi
 
-        _require_tz(tz, "nvidia-smi")
         load_files(
             files,
             lambda p: log_host(
@@ -177,6 +215,7 @@ def power(
                 unit=unit,
                 meter_kind=meter_kind or "wall",
                 zone=zone,
+                entities=entities,
             ),
             host,
         ),
@@ -184,7 +223,7 @@ def power(
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",
@@ -208,14 +247,7 @@ def power(
 )
 @click.option("--meter", help="meter id (prefix when the file names several)")
 @click.option("--tz", help=TZ_HELP)
-@click.option(
-    "--meter-kind",
-    default=None,
-    type=METER_KIND,
-    help="kind of meter [default: cpu_package/dram for rapl-dump, else wall]",
-)
-@click.option("--zone", help="grid zone of the meter (ISO 3166 alpha-3, e.g. GBR)")
-@click.option("--host", help=HOST_HELP)
+@meter_options("cpu_package/dram for rapl-dump, else wall")
 def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) -> None:
     """Cumulative energy counters (RAPL energy_uj, smart-plug totals): stored in J as read;
     wraps and resets are undone in dbt."""
@@ -231,7 +263,7 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) ->
             meter=meter,
             tz=tz,
             meter_kind=meter_kind,
-            zone=zone.upper() if zone else None,
+            zone=zone,
         )
         return log_host(batch, host, meter) if format_ == "rapl-dump" else with_host(batch, host)
 
@@ -239,7 +271,7 @@ def counters(files, format_, unit, range_, meter, tz, meter_kind, zone, host) ->
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--tz", help=TZ_HELP)
 @click.option(
     "--inferences",
@@ -308,7 +340,7 @@ def runs(files, tz, inferences, batch_size, meter, phase, format_, model, host, 
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option("--counter", default="thop", show_default=True, help="tool that counted the MACs")
 def flops(files, counter) -> None:
     """FLOP profiles: model,macs,parameters (MACs, as thop reports them)."""
@@ -318,7 +350,7 @@ def flops(files, counter) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--as",
     "as_",
@@ -335,7 +367,7 @@ def accuracy(files, as_, dataset) -> None:
 
 
 @ingest.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@files_argument
 @click.option(
     "--format",
     "format_",

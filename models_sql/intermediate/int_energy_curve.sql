@@ -13,7 +13,7 @@
 -- value held without change, and only its gap markers are outages. covered_us is the cumulative
 -- covered time.
 -- A meter that has counter readings is integrated from its counters only.
--- Gap markers (quarantined "gap: ..." rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
+-- Gap markers (quarantined is_gap rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
 -- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
 -- Only what later models read is stored (power_w is rate_w where not is_gap_marker; the interval to
 -- the next reading is next_ts_us - ts_us).
@@ -67,7 +67,7 @@ gap_markers as (
             quarantined_rows.meter_id = power_readings.meter_id
             and quarantined_rows.measured_at = power_readings.measured_at
     where
-        quarantined_rows.reason like 'gap:%'
+        quarantined_rows.is_gap
         and quarantined_rows.meter_id is not null
         and quarantined_rows.measured_at is not null
         and power_readings.meter_id is null

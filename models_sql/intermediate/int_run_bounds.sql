@@ -185,6 +185,7 @@ select
     runs.host_id as run_host_id,
     runs.devices,
     runs.measured_energy_j,
+    runs.zone as run_zone,
     runs.source_format,
     ordered.meter_id,
     ordered.meter_source,

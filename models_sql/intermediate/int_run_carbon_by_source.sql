@@ -52,27 +52,12 @@ curve_instants as (
     select * from {{ ref('int_energy_curve') }}
 ),
 
-annual_intensities as (
-    select * from {{ ref('stg_raw__carbon_intensities') }}
-),
-
 intensity_periods as (
     select * from {{ ref('stg_raw__carbon_intensity_periods') }}
 ),
 
 latest_annual as (
-    select
-        zone,
-        g_per_kwh as annual_g_per_kwh,
-        carbon_source as annual_source,
-        data_year as annual_data_year
-    from (
-        select
-            *,
-            row_number() over (partition by zone order by data_year desc nulls last, load_id desc) as recency
-        from annual_intensities
-    ) as ranked
-    where recency = 1
+    select * from {{ ref('int_zone_annual_intensity') }}
 ),
 
 zone_providers as (

@@ -71,10 +71,14 @@ select
     count(co2_g) as co2_g_count,
     sum(co2_g_per_inference) as co2_g_per_inference_sum,
     count(co2_g_per_inference) as co2_g_per_inference_count,
-{%- for part in ['gpu', 'cpu', 'dram', 'wall'] %}
-    sum({{ part }}_energy_per_inference_j) as {{ part }}_energy_per_inference_j_sum,
-    count({{ part }}_energy_per_inference_j) as {{ part }}_energy_per_inference_j_count,
-{%- endfor %}
+    sum(gpu_energy_per_inference_j) as gpu_energy_per_inference_j_sum,
+    count(gpu_energy_per_inference_j) as gpu_energy_per_inference_j_count,
+    sum(cpu_energy_per_inference_j) as cpu_energy_per_inference_j_sum,
+    count(cpu_energy_per_inference_j) as cpu_energy_per_inference_j_count,
+    sum(dram_energy_per_inference_j) as dram_energy_per_inference_j_sum,
+    count(dram_energy_per_inference_j) as dram_energy_per_inference_j_count,
+    sum(wall_energy_per_inference_j) as wall_energy_per_inference_j_sum,
+    count(wall_energy_per_inference_j) as wall_energy_per_inference_j_count,
     min(carbon_source) as carbon_source_min,
     max(carbon_source) as carbon_source_max
 from grouped

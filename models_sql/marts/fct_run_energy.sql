@@ -27,6 +27,10 @@ models as (
     select * from {{ ref('dim_models') }}
 ),
 
+zone_intensities as (
+    select * from {{ ref('int_zone_annual_intensity') }}
+),
+
 runs as (
     -- the run's own columns (the same on each of its int_run_bounds rows)
     select
@@ -43,6 +47,7 @@ runs as (
         max(devices) as devices,
         max(source_format) as source_format,
         max(measured_energy_j) as measured_energy_j,
+        max(run_zone) as run_zone,
         max(meter_source) as meter_source,
         max(host_id) as host_id
     from run_bounds
@@ -206,7 +211,10 @@ joined as (
         case when totals.n_without_baseline = 0 then totals.baseline_power_w end as baseline_power_w,
         case when totals.n_baseline_methods > 1 then 'mixed' else totals.baseline_method end as baseline_method,
         totals.baseline_issue,
-        case when totals.n_zones > 1 then 'mixed' else totals.zone end as zone,
+        -- a run without meter data keeps the zone its file named (CodeCarbon's country)
+        case when totals.n_zones > 1 then 'mixed' else coalesce(totals.zone, runs.run_zone) end as zone,
+        -- the run's own reported energy (CodeCarbon) at the annual intensity of its zone
+        runs.measured_energy_j / 3.6e6 * reported_zone.annual_g_per_kwh as reported_co2_g,
         case when totals.n_without_co2 = 0 then totals.co2_g end as co2_g,
         case
             when totals.n_counted = 1 then totals.carbon_intensity_g_per_kwh
@@ -220,6 +228,8 @@ joined as (
         on runs.run_id = totals.run_id
     inner join missing
         on runs.run_id = missing.run_id
+    left join zone_intensities as reported_zone
+        on coalesce(runs.run_zone, case when totals.n_zones = 1 then totals.zone end) = reported_zone.zone
     left join profiles
         on runs.run_id = profiles.run_id
 )
@@ -242,6 +252,7 @@ select
     batch_size,
     source_format,
     reported_energy_j,
+    reported_co2_g,
     energy_j,
     energy_j / 3.6e6 as energy_kwh,
     case when data_span_s > 0 then energy_j / data_span_s end as mean_power_w,

@@ -54,6 +54,7 @@ def _gap_markers(meter: str, t: np.ndarray, rng) -> pl.DataFrame:
             "line_number": (k + 1).astype(np.int64),
             "raw_text": ["unavailable"] * k.size,
             "reason": ["gap: state 'unavailable' (no reading)"] * k.size,
+            "is_gap": [True] * k.size,
             "meter_id": [meter] * k.size,
             "measured_at": _ts(at),
         }

@@ -10,7 +10,9 @@ renamed as (
         line_number,
         raw_text,
         reason,
-        -- set only for outages ("gap: ..." reasons): the meter and instant the reading was missing
+        -- outages (Home Assistant "unavailable", nvidia-smi "[N/A]") are is_gap rows with the
+        -- meter and instant the reading was missing
+        is_gap,
         meter_id,
         measured_at
     from source

@@ -20,6 +20,7 @@ renamed as (
         devices,
         torch_threads,
         measured_energy_j,
+        zone,
         source_format,
         load_id,
         line_number
