@@ -89,7 +89,7 @@
             from {{ source('raw', 'quarantine') }}
             where
                 load_id > (select load_id from watermark)
-                and reason like 'gap:%'
+                and is_gap
                 and meter_id is not null
                 and measured_at is not null
         ),

@@ -20,6 +20,7 @@
     unique_key='run_id',
 ) }}
 -- depends_on: {{ ref('stg_raw__meters') }}
+-- depends_on: {{ ref('stg_raw__carbon_intensities') }}
 with
 
 run_energy as (
