@@ -153,16 +153,23 @@
     {%- if plan['tails'] -%}
         {#- A continued meter keeps its gap limit (is_covered of its stored rows depends on it): when
             it reports changes only, as long as its meters row still says so; else only while the
-            limit is the floor max_gap_s and stays so whatever the new intervals are: at least
-            k2 = floor(n / 2) + 1 stored intervals no longer than max_gap_s / gap_factor, n counting
-            every interval the new points may add, keep the median at or below it. Any other
+            limit is the floor max_gap_s and stays so: at least k2 = floor(n / 2) + 1 intervals no
+            longer than max_gap_s / gap_factor (short), n counting every interval the new points may
+            add, keep the median at or below it. Short intervals are counted in the stored rows and
+            among the new points (from the last processed reading on; an interval touching a gap
+            marker or a repeated instant is not counted: an undercount only rebuilds more). Any other
             meter is rebuilt. -#}
+        {%- set watermark_load_id = run_query('select coalesce(max(through_load_id), 0) from ' ~ this)[0][0] -%}
+        {%- set tail_meters -%}
+            meter_id in ({% for m in plan['tails'] %}{{ sql_literal(m) }}{{ ', ' if not loop.last }}{% endfor %})
+        {%- endset -%}
         {%- set limits -%}
             with
             stored as (
                 select
                     meter_id,
                     max(gap_limit_us) as gap_limit_us,
+                    min(curve_kind) as curve_kind,
                     bool_or(reports_changes_only) as reports_changes_only,
                     count(*) filter (where next_ts_us is not null and not is_gap_marker) as n_intervals,
                     count(*) filter (
@@ -170,7 +177,78 @@
                         and (next_ts_us - ts_us) * {{ energy_var('gap_factor') }} <= {{ max_gap_us() }}
                     ) as n_short
                 from {{ this }}
-                where meter_id in ({% for m in plan['tails'] %}{{ sql_literal(m) }}{{ ', ' if not loop.last }}{% endfor %})
+                where {{ tail_meters }}
+                group by meter_id
+            ),
+
+            new_points as (
+                select
+                    meter_id,
+                    {{ epoch_us('measured_at') }} as ts_us,
+                    false as is_gap_marker,
+                    false as is_counter
+                from {{ source('raw', 'power_readings') }}
+                where load_id > {{ watermark_load_id }} and {{ tail_meters }}
+                union all
+                select
+                    meter_id,
+                    {{ epoch_us('measured_at') }} as ts_us,
+                    false as is_gap_marker,
+                    true as is_counter
+                from {{ source('raw', 'energy_counters') }}
+                where load_id > {{ watermark_load_id }} and {{ tail_meters }}
+                union all
+                select
+                    meter_id,
+                    {{ epoch_us('measured_at') }} as ts_us,
+                    is_gap as is_gap_marker,
+                    false as is_counter
+                from {{ source('raw', 'quarantine') }}
+                where
+                    load_id > {{ watermark_load_id }} and is_gap and measured_at is not null
+                    and {{ tail_meters }}
+                union all
+                select
+                    meter_id,
+                    ts_us,
+                    is_gap_marker,
+                    curve_kind = 'counter' as is_counter
+                from {{ this }}
+                where
+                {%- for m, last_us in plan['tails'].items() %}
+                    {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(m) }} and ts_us = {{ last_us }})
+                {%- endfor %}
+            ),
+
+            new_instants as (
+                -- the points the curve integrates: a counter meter's counters, another's readings
+                select
+                    new_points.meter_id,
+                    new_points.ts_us,
+                    count(*) = 1 and not bool_or(new_points.is_gap_marker) as is_plain
+                from new_points
+                inner join stored
+                    on new_points.meter_id = stored.meter_id
+                where new_points.is_counter = (stored.curve_kind = 'counter')
+                group by new_points.meter_id, new_points.ts_us
+            ),
+
+            new_intervals as (
+                select
+                    meter_id,
+                    is_plain and lag(is_plain) over by_time as is_countable,
+                    ts_us - lag(ts_us) over by_time as interval_us
+                from new_instants
+                window by_time as (partition by meter_id order by ts_us)
+            ),
+
+            new_short as (
+                select
+                    meter_id,
+                    count(*) filter (
+                        where is_countable and interval_us * {{ energy_var('gap_factor') }} <= {{ max_gap_us() }}
+                    ) as n_short
+                from new_intervals
                 group by meter_id
             )
 
@@ -181,10 +259,12 @@
                 coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
                     as reports_changes_only_now,
                 stored.n_intervals,
-                stored.n_short
+                stored.n_short + coalesce(new_short.n_short, 0) as n_short
             from stored
             left join {{ ref('stg_raw__meters') }} as meters
                 on stored.meter_id = meters.meter_id
+            left join new_short
+                on stored.meter_id = new_short.meter_id
         {%- endset -%}
         {%- for row in run_query(limits) -%}
             {%- set meter_id, limit_us, changes_only, changes_only_now = row[0], row[1], row[2], row[3] -%}

@@ -30,6 +30,9 @@ pytestmark = pytest.mark.slow
 
 T0 = datetime(2024, 3, 30, 23, 0, 0)  # local Europe/London, across the clocks-forward night
 MODELS = "+fct_run_energy"
+# a short idle-baseline window (default 3600 s, longer than these logs), so that an append
+# recomputes the idle readings' tail only (in both the incremental and the full-refresh builds)
+VARS = ["--vars", "{baseline_window_s: 120}"]
 # (schema.table, key columns) compared row by row; through_load_id records when a row was
 # computed, so it differs by design and is left out
 TABLES = {
@@ -37,6 +40,7 @@ TABLES = {
     "intermediate.int_meter_spans": ["meter_id"],
     "intermediate.int_run_bounds": ["run_id", "meter_id"],
     "intermediate.int_run_energy": ["run_id", "meter_id"],
+    "intermediate.int_meter_idle_readings": ["meter_id", "ts_us"],
     "intermediate.int_meter_baselines": ["meter_id"],
     "intermediate.int_run_carbon": ["run_id", "meter_id"],
     "marts.fct_run_meter_energy": ["run_id", "meter_id"],
@@ -132,29 +136,42 @@ def _check_against_full_refresh(db, tmp, step: str) -> None:
     mp = pytest.MonkeyPatch()
     mp.setenv("FLOPWATT_DB", str(copy))
     try:
-        run_dbt(["run", "--full-refresh", "--select", MODELS], quiet=True)
+        run_dbt(["run", "--full-refresh", "--select", MODELS, *VARS], quiet=True)
     finally:
         mp.undo()
     for table, keys in TABLES.items():
         _assert_equal(_rows(db, table, keys), _rows(copy, table, keys), f"{step}: {table}")
 
 
-def _curve_rows_rewritten(db) -> dict[str, int]:
-    """Rows per meter computed by the latest build (through_load_id = the latest load)."""
+def _curve_rows_rewritten(db, table="intermediate.int_energy_curve", latest=True) -> dict[str, int]:
+    """Rows per meter computed by the latest build (through_load_id = the latest load; all rows
+    with latest=False)."""
+    where = "where through_load_id = (select max(load_id) from raw.loads)" if latest else ""
     con = duckdb.connect(str(db), read_only=True)
     try:
         return dict(
-            con.sql(
-                "select meter_id, count(*) from intermediate.int_energy_curve "
-                "where through_load_id = (select max(load_id) from raw.loads) group by meter_id"
-            ).fetchall()
+            con.sql(f"select meter_id, count(*) from {table} {where} group by meter_id").fetchall()
         )
     finally:
         con.close()
 
 
+def _idle_rows(db) -> dict[str, tuple[int, int]]:
+    """Per meter: (idle readings recomputed by the latest build, idle readings stored)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.sql(
+            "select meter_id, count(*) filter (where through_load_id = "
+            "(select max(load_id) from raw.loads)), count(*) "
+            "from intermediate.int_meter_idle_readings group by meter_id"
+        ).fetchall()
+    finally:
+        con.close()
+    return {meter: (recomputed, stored) for meter, recomputed, stored in rows}
+
+
 def _build() -> None:
-    run_dbt(["run", "--select", MODELS], quiet=True)
+    run_dbt(["run", "--select", MODELS, *VARS], quiet=True)
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +257,10 @@ def grown(tmp_path_factory):
         )
         _build()
         steps["append"] = _curve_rows_rewritten(db)
+        steps["idle_append"] = _idle_rows(db)
+        steps["append_total"] = _curve_rows_rewritten(
+            db, "intermediate.int_energy_curve", latest=False
+        )
         _check_against_full_refresh(db, tmp, "append")
 
         # 3. late readings inside rack-a's processed span, an overlapping re-export of rack-b with
@@ -318,10 +339,20 @@ def test_incremental_builds_equal_a_full_refresh(grown):
 
 def test_an_append_recomputes_only_the_tails(grown):
     _, steps = grown
-    first, append = steps["first"], steps["append"]
+    first, append, total = steps["first"], steps["append"], steps["append_total"]
     for meter in first:
         # the tail: the last processed reading (recomputed, its next reading is new) and the new
-        assert 1 < append[meter] < first[meter] + append[meter], meter
+        # ones; the readings before it are kept
+        assert append[meter] == total[meter] - first[meter] + 1, meter
+
+
+def test_an_append_recomputes_only_the_idle_readings_tail(grown):
+    # new runs start after the processed ones: each meter's idle readings are recomputed from the
+    # last reading at or before baseline_window_s (120 s) ahead of its first new run, not whole
+    _, steps = grown
+    for meter in ("rack-a", "rack-b", "rapl"):
+        recomputed, stored = steps["idle_append"][meter]
+        assert 0 < recomputed < stored, (meter, recomputed, stored)
 
 
 def test_late_data_rebuilds_only_that_meter(grown):

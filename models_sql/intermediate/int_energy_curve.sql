@@ -113,12 +113,9 @@ power_sequenced as (
 power_segments as (
     select
         meter_id,
-        '{{ 'power_trapezoid' if trapezoid else 'power_zoh' }}' as curve_kind,
         reading_index,
-        measured_at,
         ts_us,
         next_ts_us,
-        power_w,
         is_gap_marker,
         coalesce(power_w, 0) as rate_w,
         {%- if trapezoid %}
@@ -165,12 +162,9 @@ counter_steps as (
 counter_segments as (
     select
         meter_id,
-        'counter' as curve_kind,
         reading_index,
-        measured_at,
         ts_us,
         next_ts_us,
-        step_j * 1e6 / (next_ts_us - ts_us) as power_w,
         false as is_gap_marker,
         step_j * 1e6 / (next_ts_us - ts_us) as rate_w,
         cast(0 as double) as slope_w_per_us,
@@ -206,10 +200,14 @@ median_intervals as (
 meter_sampling as (
     select
         segment_meters.meter_id,
+        case
+            when segment_meters.meter_id in (select meter_id from counter_meters) then 'counter'
+            else '{{ 'power_trapezoid' if trapezoid else 'power_zoh' }}'
+        end as curve_kind,
         median_intervals.median_interval_us,
         coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
             as reports_changes_only
-    from (select distinct meter_id from segments) as segment_meters
+    from (select distinct meter_id from intervals) as segment_meters
     left join median_intervals
         on segment_meters.meter_id = median_intervals.meter_id
     left join meters
@@ -219,6 +217,7 @@ meter_sampling as (
 gap_limits as (
     select
         meter_id,
+        curve_kind,
         median_interval_us,
         reports_changes_only,
         case
@@ -233,10 +232,16 @@ gap_limits as (
 ),
 
 limited as (
+    -- only what the running sums and the stored rows need crosses the second sort
     select
-        segments.*,
-        gap_limits.reports_changes_only,
-        gap_limits.gap_limit_us,
+        segments.meter_id,
+        segments.reading_index,
+        segments.ts_us,
+        segments.next_ts_us,
+        segments.is_gap_marker,
+        segments.rate_w,
+        segments.slope_w_per_us,
+        segments.segment_energy_j,
         coalesce(
             not segments.is_gap_marker
             and segments.next_ts_us is not null
@@ -251,19 +256,14 @@ limited as (
 cumulated as (
     select
         meter_id,
-        curve_kind,
         reading_index,
         ts_us,
         next_ts_us,
         is_gap_marker,
         rate_w,
         slope_w_per_us,
-        reports_changes_only,
-        gap_limit_us,
         is_covered,
-        coalesce(
-            sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
-        ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
+        {{ running_energy_before_j('segment_energy_j', 'running') }} as energy_j,
         coalesce(
             sum(case when is_covered then next_ts_us - ts_us end) over running, 0
         ) - coalesce(case when is_covered then next_ts_us - ts_us end, 0) as covered_us
@@ -271,6 +271,17 @@ cumulated as (
     window running as (
         partition by meter_id order by ts_us rows between unbounded preceding and current row
     )
+),
+
+curve as (
+    select
+        cumulated.*,
+        gap_limits.curve_kind,
+        gap_limits.reports_changes_only,
+        gap_limits.gap_limit_us
+    from cumulated
+    inner join gap_limits
+        on cumulated.meter_id = gap_limits.meter_id
 )
 
 select
@@ -288,4 +299,4 @@ select
     {{ energy_curve_offset(plan, 'energy_j') }},
     {{ energy_curve_offset(plan, 'covered_us') }},
     {{ latest_load_id() }} as through_load_id
-from cumulated
+from curve

@@ -7,8 +7,10 @@
 -- intervals, cut at the next run's start, add up to at least baseline_min_s (baseline_support_s).
 -- Else baseline_power_w is null and baseline_issue says why ('too_few_readings', 'too_short', or
 -- both): one reading at a run's end instant is no baseline. Idle runs are taken as declared.
--- Incremental (macros/incremental.sql): a build recomputes only the meters whose curve was rewritten
--- or whose runs changed (count and bounds, n_runs and runs_checksum_us) since the last.
+-- The readings outside runs, with their support, come from int_meter_idle_readings.
+-- Incremental: a build recomputes only the meters whose idle readings were recomputed or whose runs
+-- changed (count and bounds, n_runs and runs_checksum_us; last_start_us, the latest run start, tells
+-- the next build of int_meter_idle_readings which runs are new) since the last.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -25,15 +27,21 @@ run_energy as (
     select * from {{ ref('int_run_energy') }}
 ),
 
-all_energy_curve as (
-    select * from {{ ref('int_energy_curve') }}
+idle_readings as (
+    select
+        meter_id,
+        power_w,
+        support_us,
+        through_load_id
+    from {{ ref('int_meter_idle_readings') }}
 ),
 
 run_signatures as (
     select
         meter_id,
         count(*) as n_runs,
-        sum(cast(start_us as decimal(38, 0)) + cast(end_us as decimal(38, 0))) as runs_checksum_us
+        sum(cast(start_us as decimal(38, 0)) + cast(end_us as decimal(38, 0))) as runs_checksum_us,
+        max(start_us) as last_start_us
     from all_run_bounds
     where meter_id is not null
     group by meter_id
@@ -51,7 +59,7 @@ computed_meters as (
         or run_signatures.runs_checksum_us != previous.runs_checksum_us
         or run_signatures.meter_id in (
             select meter_id
-            from all_energy_curve
+            from idle_readings
             where through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
         )
     {%- endif %}
@@ -62,13 +70,6 @@ run_bounds as (
     from all_run_bounds
     inner join computed_meters
         on all_run_bounds.meter_id = computed_meters.meter_id
-),
-
-energy_curve as (
-    select all_energy_curve.*
-    from all_energy_curve
-    inner join computed_meters
-        on all_energy_curve.meter_id = computed_meters.meter_id
 ),
 
 idle_runs as (
@@ -85,81 +86,14 @@ idle_runs as (
     group by run_energy.meter_id
 ),
 
-run_starts as (
-    -- per meter, runs by start with the latest end so far (runs may overlap) and the next start
-    select
-        meter_id,
-        start_us,
-        max(end_us) over (
-            partition by meter_id order by start_us, end_us rows between unbounded preceding and current row
-        ) as max_end_us,
-        lead(start_us) over (partition by meter_id order by start_us, end_us) as next_start_us
-    from run_bounds
-    where meter_id is not null
-),
-
-first_starts as (
-    select
-        meter_id,
-        min(start_us) as first_start_us
-    from run_bounds
-    where meter_id is not null
-    group by meter_id
-),
-
-readings as (
-    select
-        meter_id,
-        ts_us,
-        rate_w as power_w,
-        case when is_covered then next_ts_us end as covered_until_us
-    from energy_curve
-    where not is_gap_marker
-),
-
-readings_with_runs as (
-    {{ asof_join(
-        left='readings',
-        right='run_starts',
-        by=['meter_id'],
-        left_ts='ts_us',
-        right_ts='start_us',
-        right_columns=['max_end_us', 'next_start_us'],
-    ) }}
-),
-
-readings_between_runs as (
-    select
-        readings_with_runs.meter_id,
-        readings_with_runs.ts_us,
-        readings_with_runs.power_w,
-        readings_with_runs.covered_until_us,
-        readings_with_runs.max_end_us,
-        -- the start of the next run: the first run when none has started yet
-        case
-            when readings_with_runs.max_end_us is null then first_starts.first_start_us
-            else readings_with_runs.next_start_us
-        end as following_start_us
-    from readings_with_runs
-    inner join first_starts
-        on readings_with_runs.meter_id = first_starts.meter_id
-),
-
 outside_readings as (
     select
-        meter_id,
-        power_w,
-        -- the covered time after the reading, up to the next run's start
-        coalesce(least(covered_until_us, coalesce(following_start_us, covered_until_us)) - ts_us, 0)
-            as support_us
-    from readings_between_runs
-    where
-        -- not inside a run: no run started yet, or all that started have ended
-        coalesce(max_end_us <= ts_us, true)
-        and (
-            ts_us - max_end_us <= {{ baseline_window_us() }}
-            or following_start_us - ts_us <= {{ baseline_window_us() }}
-        )
+        idle_readings.meter_id,
+        idle_readings.power_w,
+        idle_readings.support_us
+    from idle_readings
+    inner join computed_meters
+        on idle_readings.meter_id = computed_meters.meter_id
 ),
 
 supports as (
@@ -206,6 +140,7 @@ select
     case when idle_runs.meter_id is null then outside_runs.baseline_issue end as baseline_issue,
     computed_meters.n_runs,
     computed_meters.runs_checksum_us,
+    computed_meters.last_start_us,
     {{ latest_load_id() }} as through_load_id
 from computed_meters
 left join idle_runs

@@ -1,4 +1,5 @@
--- cumulative counter readings in J, as read (wraps and resets are undone in intermediate)
+-- cumulative counter readings in J, as read (wraps and resets are undone in intermediate) (one row per
+-- (meter, instant), the most recent load wins: macros/latest_load_series.sql)
 with
 
 source as (
@@ -16,8 +17,6 @@ renamed as (
     from source
 ),
 
-latest as (
-    {{ latest_load('renamed', partition_by=['meter_id', 'measured_at']) }}
-)
+{{ latest_load_series_ctes('renamed', 'meter_id', 'measured_at') }}
 
 select * from latest

@@ -1,5 +1,5 @@
 -- one reading per (meter, instant): overlapping exports of the same meter are deduplicated,
--- the most recent load wins
+-- the most recent load wins (macros/latest_load_series.sql)
 with
 
 source as (
@@ -16,8 +16,6 @@ renamed as (
     from source
 ),
 
-latest as (
-    {{ latest_load('renamed', partition_by=['meter_id', 'measured_at']) }}
-)
+{{ latest_load_series_ctes('renamed', 'meter_id', 'measured_at') }}
 
 select * from latest
