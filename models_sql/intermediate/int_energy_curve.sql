@@ -263,7 +263,9 @@ cumulated as (
         rate_w,
         slope_w_per_us,
         is_covered,
-        {{ running_energy_before_j('segment_energy_j', 'running') }} as energy_j,
+        coalesce(
+            sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
+        ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
         coalesce(
             sum(case when is_covered then next_ts_us - ts_us end) over running, 0
         ) - coalesce(case when is_covered then next_ts_us - ts_us end, 0) as covered_us

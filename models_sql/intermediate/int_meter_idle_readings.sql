@@ -107,9 +107,12 @@ select
     meter_id,
     ts_us,
     power_w,
-    -- the covered time after the reading, up to the next run's start
-    coalesce(least(covered_until_us, coalesce(following_start_us, covered_until_us)) - ts_us, 0)
-        as support_us,
+    -- the covered time after the reading, up to the next run's start (none after an uncovered
+    -- interval: least() would skip the null and count up to the run)
+    case
+        when covered_until_us is null then 0
+        else least(covered_until_us, coalesce(following_start_us, covered_until_us)) - ts_us
+    end as support_us,
     {{ latest_load_id() }} as through_load_id
 from readings_between_runs
 where

@@ -1,5 +1,5 @@
--- Energy of every run from the cumulative curve: E(end) - E(start), each bound found by an ASOF join
--- (latest reading at or before it) plus the held / interpolated remainder. No per-run scan of the
+-- Energy of every run from the cumulative curve: E(end) - E(start), each bound's latest reading at or
+-- before it found through the curve's blocks (below), plus the held / interpolated remainder. No per-run scan of the
 -- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
 -- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
 -- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
@@ -92,18 +92,64 @@ probes as (
     where has_data
 ),
 
-matched as (
+-- Each probe's reading (the latest at or before it) in two steps, without sorting the curve: the
+-- block of gap_block_size readings it falls in (an ASOF join on the small table of the blocks' first
+-- instants), then the latest reading of that block at or before it (an equality join on the block).
+curve_block_starts as (
+    select
+        meter_id,
+        {{ int_div('reading_index', energy_var('gap_block_size')) }} as curve_block,
+        min(ts_us) as block_start_us
+    from energy_curve
+    group by meter_id, {{ int_div('reading_index', energy_var('gap_block_size')) }}
+),
+
+probe_blocks as (
     {{ asof_join(
         left='probes',
-        right='energy_curve',
+        right='curve_block_starts',
         by=['meter_id'],
         left_ts='probe_us',
-        right_ts='ts_us',
-        right_columns=[
-            'reading_index', ('ts_us', 'match_ts_us'), 'next_ts_us', 'energy_j',
-            'covered_us', 'rate_w', 'slope_w_per_us', 'is_covered',
-        ],
+        right_ts='block_start_us',
+        right_columns=['curve_block'],
     ) }}
+),
+
+probe_readings as (
+    select
+        probe_blocks.run_id,
+        probe_blocks.meter_id,
+        probe_blocks.bound,
+        probe_blocks.probe_us,
+        max(energy_curve.reading_index) as reading_index
+    from probe_blocks
+    inner join energy_curve
+        on
+            probe_blocks.meter_id = energy_curve.meter_id
+            and probe_blocks.curve_block = {{ int_div('energy_curve.reading_index', energy_var('gap_block_size')) }}
+            and probe_blocks.probe_us >= energy_curve.ts_us
+    group by probe_blocks.run_id, probe_blocks.meter_id, probe_blocks.bound, probe_blocks.probe_us
+),
+
+matched as (
+    select
+        probe_readings.run_id,
+        probe_readings.meter_id,
+        probe_readings.bound,
+        probe_readings.probe_us,
+        energy_curve.reading_index,
+        energy_curve.ts_us as match_ts_us,
+        energy_curve.next_ts_us,
+        energy_curve.energy_j,
+        energy_curve.covered_us,
+        energy_curve.rate_w,
+        energy_curve.slope_w_per_us,
+        energy_curve.is_covered
+    from probe_readings
+    inner join energy_curve
+        on
+            probe_readings.meter_id = energy_curve.meter_id
+            and probe_readings.reading_index = energy_curve.reading_index
 ),
 
 evaluated as (
