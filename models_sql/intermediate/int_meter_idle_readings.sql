@@ -12,7 +12,7 @@
     materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ idle_readings_delete_replaced() }}",
+    pre_hook='{{ idle_readings_delete_replaced() }}',
 ) }}
 {%- set plan = idle_readings_increment() if is_incremental() else none %}
 
