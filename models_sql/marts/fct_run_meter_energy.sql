@@ -16,27 +16,70 @@
 with
 
 run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
+    select
+        run_id,
+        meter_id,
+        host_id,
+        meter_source,
+        is_other_device,
+        started_at,
+        start_us,
+        end_us,
+        duration_us,
+        has_overlap
+    from {{ ref('int_run_bounds') }}
 ),
 
 run_energy as (
-    select * from {{ ref('int_run_energy') }}
+    select
+        run_id,
+        meter_id,
+        has_data,
+        data_start_us,
+        data_end_us,
+        energy_j,
+        readings_count,
+        max_gap_us,
+        covered_us
+    from {{ ref('int_run_energy') }}
 ),
 
 run_carbon as (
-    select * from {{ ref('int_run_carbon') }}
+    select
+        run_id,
+        meter_id,
+        zone,
+        co2_g,
+        carbon_intensity_g_per_kwh,
+        carbon_method,
+        series_source,
+        annual_source,
+        annual_data_year
+    from {{ ref('int_run_carbon') }}
 ),
 
 meter_baselines as (
-    select * from {{ ref('int_meter_baselines') }}
+    select
+        meter_id,
+        baseline_power_w,
+        baseline_method,
+        baseline_issue
+    from {{ ref('int_meter_baselines') }}
 ),
 
 meter_spans as (
-    select * from {{ ref('int_meter_spans') }}
+    select
+        meter_id,
+        meter_kind,
+        gap_limit_us
+    from {{ ref('int_meter_spans') }}
 ),
 
 meters as (
-    select * from {{ ref('stg_raw__meters') }}
+    select
+        meter_id,
+        meter_kind
+    from {{ ref('stg_raw__meters') }}
 ),
 
 measured as (
