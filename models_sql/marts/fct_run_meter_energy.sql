@@ -67,19 +67,15 @@ meter_baselines as (
     from {{ ref('int_meter_baselines') }}
 ),
 
-meter_spans as (
-    select
-        meter_id,
-        meter_kind,
-        gap_limit_us
-    from {{ ref('int_meter_spans') }}
-),
-
 meters as (
+    -- every meter's kind (as registered, else as int_meter_spans resolved it) and gap limit
     select
-        meter_id,
-        meter_kind
-    from {{ ref('stg_raw__meters') }}
+        coalesce(spans.meter_id, registered.meter_id) as meter_id,
+        coalesce(registered.meter_kind, spans.meter_kind) as meter_kind,
+        spans.gap_limit_us
+    from {{ ref('int_meter_spans') }} as spans
+    full outer join {{ ref('stg_raw__meters') }} as registered
+        on spans.meter_id = registered.meter_id
 ),
 
 measured as (
@@ -88,11 +84,11 @@ measured as (
         run_bounds.meter_id,
         run_bounds.host_id,
         run_bounds.meter_source,
-        coalesce(meters.meter_kind, meter_spans.meter_kind) as meter_kind,
+        meters.meter_kind,
         case
             when run_bounds.is_other_device then 'other_device'
-            when coalesce(meters.meter_kind, meter_spans.meter_kind) = 'estimate' then 'estimate'
-            when coalesce(meters.meter_kind, meter_spans.meter_kind) in ('cpu_package', 'dram', 'gpu') then 'component'
+            when meters.meter_kind = 'estimate' then 'estimate'
+            when meters.meter_kind in ('cpu_package', 'dram', 'gpu') then 'component'
             else 'wall'
         end as meter_role,
         run_bounds.start_us,
@@ -109,7 +105,7 @@ measured as (
         (run_energy.data_end_us - run_energy.data_start_us) / 1e6 as data_span_s,
         run_energy.readings_count,
         run_energy.max_gap_us / 1e6 as max_gap_s,
-        meter_spans.gap_limit_us / 1e6 as gap_limit_s,
+        meters.gap_limit_us / 1e6 as gap_limit_s,
         run_energy.covered_us / cast(run_bounds.duration_us as double) as coverage_ratio,
         run_energy.has_data and run_energy.covered_us = run_bounds.duration_us as is_complete,
         run_bounds.has_overlap,
@@ -140,8 +136,6 @@ measured as (
             and run_bounds.meter_id = run_carbon.meter_id
     left join meter_baselines
         on run_bounds.meter_id = meter_baselines.meter_id
-    left join meter_spans
-        on run_bounds.meter_id = meter_spans.meter_id
     left join meters
         on run_bounds.meter_id = meters.meter_id
 ),
