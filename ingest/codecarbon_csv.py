@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 from flopwatt.ingest.carbon_series import alpha3
 from flopwatt.ingest.loader import Batch
-from flopwatt.ingest.runs import PHASES, run_id_expr
+from flopwatt.ingest.runs import PHASES, run_rows
 from flopwatt.ingest.tabular import first_reason, numeric, read_table
 from flopwatt.ingest.timeparse import to_utc
 
@@ -124,21 +124,13 @@ def parse(
         )
     else:
         zone = pl.lit(None, pl.String)
-    runs = good.select(
-        pl.col("line").alias("line_number"),
-        run_id_expr().alias("run_id"),
-        "model_name",
-        pl.lit(None, pl.String).alias("weights"),
-        "phase",
-        "started_at",
-        "ended_at",
-        pl.lit(inferences, pl.Int64).alias("n_inferences"),
-        pl.lit(None, pl.Int32).alias("batch_size"),
-        "meter_id",
-        device.alias("device"),
-        "measured_energy_j",
-        zone.alias("zone"),
-        pl.lit("codecarbon").alias("source_format"),
+    runs = run_rows(
+        good,
+        "codecarbon",
+        n_inferences=pl.lit(inferences, pl.Int64),
+        device=device,
+        measured_energy_j=pl.col("measured_energy_j"),
+        zone=zone,
     )
     return table.batch(
         "runs",

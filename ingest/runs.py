@@ -36,6 +36,23 @@ def run_id_expr() -> pl.Expr:
     )
 
 
+def run_rows(good: pl.DataFrame, source_format: str, **columns: pl.Expr) -> pl.DataFrame:
+    """The ``raw.runs`` rows of a parser's accepted rows: ``good`` holds ``line``, ``model_name``,
+    ``phase``, ``started_at``, ``ended_at`` and ``meter_id`` (the run's key); ``columns`` the
+    format's other columns by name (the loader inserts by name: a column left out is null)."""
+    return good.select(
+        pl.col("line").alias("line_number"),
+        run_id_expr().alias("run_id"),
+        "model_name",
+        "phase",
+        "started_at",
+        "ended_at",
+        "meter_id",
+        *(expr.alias(name) for name, expr in columns.items()),
+        pl.lit(source_format).alias("source_format"),
+    )
+
+
 def _int_col(f: pl.DataFrame, name: str, default: int | None, what: str) -> tuple[pl.Expr, pl.Expr]:
     if name not in f.columns:
         return pl.lit(default, pl.Int64), pl.lit(None, pl.String)
@@ -118,25 +135,17 @@ def parse(
     f = f.with_columns(reason.alias("reason"))
     good = f.filter(pl.col("reason").is_null())
     # the run's host and devices (README "Whole-machine energy"), when the file names them
-    named = [
-        (
-            pl.when(pl.col(c) != "").then(pl.col(c)) if c in f.columns else pl.lit(None, pl.String)
-        ).alias(c)
+    named = {
+        c: pl.when(pl.col(c) != "").then(pl.col(c)) if c in f.columns else pl.lit(None, pl.String)
         for c in ("host", "devices")
-    ]
-    runs = good.select(
-        pl.col("line").alias("line_number"),
-        run_id_expr().alias("run_id"),
-        "model_name",
-        "weights",
-        "phase",
-        "started_at",
-        "ended_at",
-        "n_inferences",
-        "batch_size",
-        "meter_id",
-        *named,
-        pl.lit("runs-csv").alias("source_format"),
+    }
+    runs = run_rows(
+        good,
+        "runs-csv",
+        weights=pl.col("weights"),
+        n_inferences=pl.col("n_inferences"),
+        batch_size=pl.col("batch_size"),
+        **named,
     )
     return table.batch(
         "runs",

@@ -7,23 +7,15 @@ import pytest
 from flopwatt.ingest import carbon, carbon_series, codecarbon_csv, power, runs
 from helpers import load_and_build, run_energy_row, warehouse_env
 
+from tests.conftest import FIXTURES
+
 pytestmark = pytest.mark.slow
 
-# sensor.plug (zero-order hold): 100 W from 0 s, unavailable at 10 s, 100 W from 20 s,
-# 60 W from 40 s to the last reading at 60 s
-HISTORY = """entity_id,state,last_changed
-sensor.plug,100,2024-05-01T12:00:00Z
-sensor.plug,unavailable,2024-05-01T12:00:10Z
-sensor.plug,100,2024-05-01T12:00:20Z
-sensor.plug,100,2024-05-01T12:00:30Z
-sensor.plug,60,2024-05-01T12:00:40Z
-sensor.plug,60,2024-05-01T12:00:50Z
-sensor.plug,60,2024-05-01T12:01:00Z
-"""
-RUNS = """model,start_time,end_time,n_inferences,meter_id,phase
-resnet18,2024-05-01T12:00:05Z,2024-05-01T12:00:35Z,100,sensor.plug,inference
-idle,2024-05-01T12:00:40Z,2024-05-01T12:01:00Z,,sensor.plug,idle
-"""
+# sensor.plug (zero-order hold): 100 W from 0 s (the first instant written twice: one row kept,
+# the other quarantined as a duplicate), unavailable at 10 s, 100 W from 20 s, 60 W from 40 s to
+# the last reading at 60 s. Runs: resnet18 [5, 35] s and an idle run [40, 60] s on sensor.plug
+HISTORY = FIXTURES / "ha_history_plug_outage.csv"
+RUNS = FIXTURES / "runs_plug.csv"
 # CodeCarbon tracked the same 30 s as resnet18's run and reported 0.0005 kWh = 1800 J; a second
 # run a day later in Germany (alpha-2 DE) overlaps no meter: only its reported 0.002 kWh is known
 EMISSIONS = """timestamp,project_name,duration,emissions,energy_consumed,country_iso_code
@@ -44,16 +36,14 @@ GBR,2024-05-01T12:00:20Z,2024-05-01T12:01:00Z,300,test grid
 def warehouse(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sources")
     with warehouse_env(tmp / "w.duckdb") as db:
-        (tmp / "history.csv").write_text(HISTORY)
-        (tmp / "runs.csv").write_text(RUNS)
         (tmp / "series.csv").write_text(SERIES)
         (tmp / "emissions.csv").write_text(EMISSIONS)
         (tmp / "annual.csv").write_text(ANNUAL)
         con = load_and_build(
             db,
             [
-                power.parse(tmp / "history.csv", zone="GBR"),
-                runs.parse(tmp / "runs.csv"),
+                power.parse(HISTORY, zone="GBR"),
+                runs.parse(RUNS),
                 carbon_series.parse_csv(tmp / "series.csv"),
                 codecarbon_csv.parse(tmp / "emissions.csv", tz="UTC"),
                 carbon.parse_csv(tmp / "annual.csv"),

@@ -22,21 +22,11 @@ from helpers import run_cli
 from flopwatt.core.config import CHECKOUT_ROOT, DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 from flopwatt.core.db import connect, warehouse_lock
 from flopwatt.core.errors import DatabaseBusyError
+from tests.conftest import FIXTURES
 
-# a Home Assistant history export: change-only, irregular, a duplicate instant, an outage
-HISTORY = """entity_id,state,last_changed
-sensor.plug,100,2024-05-01T12:00:00Z
-sensor.plug,100,2024-05-01T12:00:00Z
-sensor.plug,unavailable,2024-05-01T12:00:13Z
-sensor.plug,100,2024-05-01T12:00:21Z
-sensor.plug,60,2024-05-01T12:00:40Z
-sensor.plug,60,2024-05-01T12:00:57Z
-sensor.plug,60,2024-05-01T12:01:00Z
-"""
-RUNS = """model,start_time,end_time,n_inferences,meter_id,phase
-resnet18,2024-05-01T12:00:05Z,2024-05-01T12:00:35Z,100,sensor.plug,inference
-idle,2024-05-01T12:00:40Z,2024-05-01T12:01:00Z,,sensor.plug,idle
-"""
+# a Home Assistant history export (a duplicate instant, an outage) and two runs on its meter
+HISTORY = (FIXTURES / "ha_history_plug_outage.csv").read_text(encoding="utf-8")
+RUNS = (FIXTURES / "runs_plug.csv").read_text(encoding="utf-8")
 FLOPWATT_BIN = Path(sys.executable).with_name("flopwatt")
 
 

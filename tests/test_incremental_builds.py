@@ -30,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 T0 = datetime(2024, 3, 30, 23, 0, 0)  # local Europe/London, across the clocks-forward night
 MODELS = "+fct_run_energy"
+COUNTER_WRAP_J = 50_000  # the rapl counter's range
 # a short idle-baseline window (default 3600 s, longer than these logs), so that an append
 # recomputes the idle readings' tail only (in both the incremental and the full-refresh builds)
 VARS = ["--vars", "{baseline_window_s: 120}"]
@@ -174,6 +175,28 @@ def _build() -> None:
     run_dbt(["run", "--select", MODELS, *VARS], quiet=True)
 
 
+def _load_power(path) -> None:
+    load(power.parse(path, tz="Europe/London", zone="GBR"))
+
+
+def _load_history(path, rows) -> None:
+    load(power.parse(_history_csv(path, rows), zone="GBR"))
+
+
+def _load_counter(path, start_s, end_s, first_j) -> float:
+    """Load the rapl counter from start_s to end_s; its value after the last line."""
+    path, last_j = _counter_csv(path, start_s, end_s, first_j, wrap_at=COUNTER_WRAP_J)
+    parsed = counters.parse(
+        path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=COUNTER_WRAP_J
+    )
+    load(parsed)
+    return last_j
+
+
+def _load_runs(path, rows) -> None:
+    load(runs.parse(_runs_csv(path, rows), tz="Europe/London"))
+
+
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("incremental")
@@ -182,6 +205,14 @@ def grown(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("FLOPWATT_DB", str(db))
     steps = {}
+
+    def build(step: str) -> None:
+        """Build incrementally, record what the build rewrote, compare with a full refresh."""
+        _build()
+        steps[step] = _curve_rows_rewritten(db)
+        if step != "first":
+            _check_against_full_refresh(db, tmp, step)
+
     try:
         # 1. first exports and runs; annual carbon via a series file ending before the data
         (tmp / "series.csv").write_text(
@@ -190,122 +221,47 @@ def grown(tmp_path_factory):
             "150,test grid\n"
         )
         load(carbon_series.parse_csv(tmp / "series.csv"))
-        load(
-            power.parse(
-                _power_csv(tmp / "p1.csv", rng, ["rack-a", "rack-b"], 0, 900),
-                tz="Europe/London",
-                zone="GBR",
-            )
+        _load_power(_power_csv(tmp / "p1.csv", rng, ["rack-a", "rack-b"], 0, 900))
+        _load_history(
+            tmp / "h1.csv", [(0, 60), (200, 75), (450, "unavailable"), (500, 70), (800, 65)]
         )
-        load(
-            power.parse(
-                _history_csv(
-                    tmp / "h1.csv", [(0, 60), (200, 75), (450, "unavailable"), (500, 70), (800, 65)]
-                ),
-                zone="GBR",
-            )
-        )
-        path, counter_j = _counter_csv(tmp / "c1.csv", 0, 900, 1000.0, wrap_at=50_000)
-        load(
-            counters.parse(
-                path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=50_000
-            )
-        )
+        counter_j = _load_counter(tmp / "c1.csv", 0, 900, 1000.0)
         meters = ["rack-a", "rack-b", "sensor.desk_plug", "rapl"]
-        load(
-            runs.parse(
-                _runs_csv(
-                    tmp / "r1.csv",
-                    [*_runs_over(meters, 10, 900, 97, 40), ("vit_b_16", 850, 1000, "rack-a")],
-                ),
-                tz="Europe/London",
-            )
+        _load_runs(
+            tmp / "r1.csv",
+            [*_runs_over(meters, 10, 900, 97, 40), ("vit_b_16", 850, 1000, "rack-a")],
         )
-        _build()
-        steps["first"] = _curve_rows_rewritten(db)
+        build("first")
 
         # 2. appended exports of every meter, runs over them, one run ending past the data
-        load(
-            power.parse(
-                _power_csv(tmp / "p2.csv", rng, ["rack-a", "rack-b"], 905, 1800),
-                tz="Europe/London",
-                zone="GBR",
-            )
+        _load_power(_power_csv(tmp / "p2.csv", rng, ["rack-a", "rack-b"], 905, 1800))
+        _load_history(tmp / "h2.csv", [(1000, 90), (1300, "unavailable"), (1350, 90), (1700, 55)])
+        counter_j = _load_counter(tmp / "c2.csv", 900, 1800, counter_j)
+        _load_runs(
+            tmp / "r2.csv",
+            [*_runs_over(meters, 910, 1800, 89, 35), ("resnet50", 1750, 1900, "rack-b")],
         )
-        load(
-            power.parse(
-                _history_csv(
-                    tmp / "h2.csv", [(1000, 90), (1300, "unavailable"), (1350, 90), (1700, 55)]
-                ),
-                zone="GBR",
-            )
-        )
-        path, counter_j = _counter_csv(tmp / "c2.csv", 900, 1800, counter_j, wrap_at=50_000)
-        load(
-            counters.parse(
-                path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=50_000
-            )
-        )
-        load(
-            runs.parse(
-                _runs_csv(
-                    tmp / "r2.csv",
-                    [*_runs_over(meters, 910, 1800, 89, 35), ("resnet50", 1750, 1900, "rack-b")],
-                ),
-                tz="Europe/London",
-            )
-        )
-        _build()
-        steps["append"] = _curve_rows_rewritten(db)
+        build("append")
         steps["idle_append"] = _idle_rows(db)
-        steps["append_total"] = _curve_rows_rewritten(
-            db, "intermediate.int_energy_curve", latest=False
-        )
-        _check_against_full_refresh(db, tmp, "append")
+        steps["append_total"] = _curve_rows_rewritten(db, latest=False)
 
         # 3. late readings inside rack-a's processed span, an overlapping re-export of rack-b with
         #    other values (the newest load wins), and rapl appended
-        load(
-            power.parse(
-                _power_csv(tmp / "p3.csv", rng, ["rack-a"], 300.5, 330),
-                tz="Europe/London",
-                zone="GBR",
-            )
-        )
-        load(
-            power.parse(
-                _power_csv(tmp / "p4.csv", rng, ["rack-b"], 1500, 2400, scale=1.1),
-                tz="Europe/London",
-                zone="GBR",
-            )
-        )
-        path, counter_j = _counter_csv(tmp / "c3.csv", 1800, 2400, counter_j, wrap_at=50_000)
-        load(
-            counters.parse(
-                path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=50_000
-            )
-        )
-        _build()
-        steps["late"] = _curve_rows_rewritten(db)
-        _check_against_full_refresh(db, tmp, "late")
+        _load_power(_power_csv(tmp / "p3.csv", rng, ["rack-a"], 300.5, 330))
+        _load_power(_power_csv(tmp / "p4.csv", rng, ["rack-b"], 1500, 2400, scale=1.1))
+        counter_j = _load_counter(tmp / "c3.csv", 1800, 2400, counter_j)
+        build("late")
 
         # 4. runs only: new runs over old readings (no meter named: the only overlapping meter)
-        load(
-            runs.parse(
-                _runs_csv(
-                    tmp / "r3.csv",
-                    [
-                        ("resnet18", 100, 160, "rapl"),
-                        ("resnet18", 2000, 2100, "rapl"),
-                        ("alexnet", 1950, 2050, None),
-                    ],
-                ),
-                tz="Europe/London",
-            )
+        _load_runs(
+            tmp / "r3.csv",
+            [
+                ("resnet18", 100, 160, "rapl"),
+                ("resnet18", 2000, 2100, "rapl"),
+                ("alexnet", 1950, 2050, None),
+            ],
         )
-        _build()
-        steps["runs"] = _curve_rows_rewritten(db)
-        _check_against_full_refresh(db, tmp, "runs")
+        build("runs")
 
         # 5. rack-b registered again as a change-only source (no gap limit any more), rapl appended
         registration = pl.DataFrame(
@@ -317,15 +273,8 @@ def grown(tmp_path_factory):
             }
         )
         load(Batch("meters", "test", "rack-b again", "sha-rack-b", 1, {"meters": registration}))
-        path, counter_j = _counter_csv(tmp / "c4.csv", 2400, 2600, counter_j, wrap_at=50_000)
-        load(
-            counters.parse(
-                path, format="generic", unit="J", meter="rapl", tz="Europe/London", range_=50_000
-            )
-        )
-        _build()
-        steps["meters"] = _curve_rows_rewritten(db)
-        _check_against_full_refresh(db, tmp, "meters")
+        _load_counter(tmp / "c4.csv", 2400, 2600, counter_j)
+        build("meters")
         yield db, steps
     finally:
         mp.undo()

@@ -25,18 +25,37 @@ NO_UNIT = json.dumps({"friendly_name": "Plug power"})
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
 
+# schema version -> (HA's DDL, its schema_changes rows: version -> when, the columns of the
+# states rows the tests insert)
+SCHEMAS = {
+    30: (
+        "ha_recorder_schema_30.sql",
+        {25: "2022-04-01 08:00:00.000000", 30: "2022-10-05 08:00:00.000000"},
+        ("state_id", "entity_id", "state", "attributes", "last_changed", "last_updated",
+         "attributes_id"),
+    ),
+    42: (
+        "ha_recorder_schema_42.sql",
+        {42: "2024-03-10 08:00:00.000000"},
+        ("state_id", "metadata_id", "state", "last_changed_ts", "last_updated_ts", "attributes_id"),
+    ),
+}  # fmt: skip
+
+
 def _create(
     path: Path,
-    ddl: str,
+    schema: int,
     *,
-    changes: dict[int, str],
     attributes: list[str],
+    states: list[tuple],
     entities: tuple[str, ...] = (),
     wal: bool = False,
 ) -> sqlite3.Connection:
-    """A recorder database made with HA's own DDL: its schema_changes (version -> when, change_id
-    1, 2, ...), the entities of states_meta (schema 42: metadata_id 1, 2, ...) and the rows of
-    state_attributes (attributes_id 1, 2, ... with hash 11, 12, ...)."""
+    """A recorder database made with HA's own DDL of ``schema`` (30 or 42): its schema_changes
+    (change_id 1, 2, ...), the entities of states_meta (schema 42: metadata_id 1, 2, ...), the
+    rows of state_attributes (attributes_id 1, 2, ... with hash 11, 12, ...) and the ``states``
+    (values of the schema's columns in SCHEMAS). Open: the caller commits and closes."""
+    ddl, changes, columns = SCHEMAS[schema]
     con = sqlite3.connect(path)
     con.executescript((FIX / ddl).read_text())
     if wal:
@@ -51,6 +70,8 @@ def _create(
         "insert into state_attributes values (?, ?, ?)",
         [(i, 10 + i, attrs) for i, attrs in enumerate(attributes, start=1)],
     )
+    marks = ", ".join("?" * len(columns))
+    con.executemany(f"insert into states ({', '.join(columns)}) values ({marks})", states)
     return con
 
 
@@ -58,12 +79,6 @@ def _create(
 def legacy_db(tmp_path) -> Path:
     """Schema 30 (before 2023.2): states.entity_id, naive-UTC datetime strings."""
     path = tmp_path / "home-assistant_v2.db"
-    con = _create(
-        path,
-        "ha_recorder_schema_30.sql",
-        changes={25: "2022-04-01 08:00:00.000000", 30: "2022-10-05 08:00:00.000000"},
-        attributes=[W, NO_UNIT],
-    )
     rows = [
         # state_id, entity_id, state, attributes, last_changed, last_updated, attributes_id
         (1, "sensor.plug_power", "50.0", None, None, "2022-11-01 10:00:00.000000", 1),
@@ -79,11 +94,7 @@ def legacy_db(tmp_path) -> Path:
         # a pre-2022.4 row: attributes inline in states.attributes, in kW
         (9, "sensor.plug_power", "0.07", KW, None, "2022-11-01 10:01:00.000000", None),
     ]  # fmt: skip
-    con.executemany(
-        "insert into states (state_id, entity_id, state, attributes, last_changed, last_updated,"
-        " attributes_id) values (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    con = _create(path, 30, attributes=[W, NO_UNIT], states=rows)
     con.commit()
     con.close()
     return path
@@ -93,14 +104,6 @@ def legacy_db(tmp_path) -> Path:
 def modern_db(tmp_path) -> Path:
     """Schema 42 (2024.3): *_ts floats, states_meta, last_changed_ts NULL when unchanged."""
     path = tmp_path / "home-assistant_v2.db"
-    con = _create(
-        path,
-        "ha_recorder_schema_42.sql",
-        changes={42: "2024-03-10 08:00:00.000000"},
-        attributes=[KW, NO_UNIT],
-        entities=("sensor.plug_power", "sensor.other_power"),
-        wal=True,
-    )
     rows = [
         # state_id, metadata_id, state, last_changed_ts, last_updated_ts, attributes_id
         (1, 1, "1.2", None, T0, 1),
@@ -111,10 +114,13 @@ def modern_db(tmp_path) -> Path:
         (6, 1, "0.9", T0 + 20, T0 + 30, 1),  # attributes changed, state did not
         (7, 1, "", None, T0 + 40, None),  # entity removed
     ]
-    con.executemany(
-        "insert into states (state_id, metadata_id, state, last_changed_ts, last_updated_ts,"
-        " attributes_id) values (?, ?, ?, ?, ?, ?)",
-        rows,
+    con = _create(
+        path,
+        42,
+        attributes=[KW, NO_UNIT],
+        states=rows,
+        entities=("sensor.plug_power", "sensor.other_power"),
+        wal=True,
     )
     con.execute("insert into statistics_meta values (1, 'sensor.plug_power', 'recorder', 'kW', "
                 "1, 0, null)")  # fmt: skip
@@ -358,17 +364,12 @@ def test_recorder_and_history_export_share_the_gap_states(tmp_path, make_file):
     path = tmp_path / "home-assistant_v2.db"
     con = _create(
         path,
-        "ha_recorder_schema_42.sql",
-        changes={42: "2024-03-10 08:00:00.000000"},
+        42,
         attributes=[W],
+        states=[(1, 1, "40", None, T0, 1), (2, 1, "None", None, T0 + 7, 1),
+                (3, 1, "42", None, T0 + 9.5, 1), (4, 1, "NaN", None, T0 + 15, 1),
+                (5, 1, "44", None, T0 + 21, 1)],
         entities=("sensor.plug_power",),
-    )
-    con.executemany(
-        "insert into states (state_id, metadata_id, state, last_changed_ts, last_updated_ts,"
-        " attributes_id) values (?, ?, ?, ?, ?, ?)",
-        [(1, 1, "40", None, T0, 1), (2, 1, "None", None, T0 + 7, 1),
-         (3, 1, "42", None, T0 + 9.5, 1), (4, 1, "NaN", None, T0 + 15, 1),
-         (5, 1, "44", None, T0 + 21, 1)],
     )  # fmt: skip
     con.commit()
     con.close()

@@ -12,17 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from flopwatt.profiling.sensors import (
-    Clock,
-    Meter,
-    Sample,
-    Sampler,
-    Sensor,
-    SensorUnavailable,
-    energy_between,
-    select_sensor,
-    unwrap_counter,
-)
+from flopwatt.profiling import sensors
 from flopwatt.profiling.sensors import rapl as rapl_mod
 from flopwatt.profiling.sensors.estimate import EstimateSensor, match_tdp, normalise
 from flopwatt.profiling.sensors.nvml import NvmlSensor
@@ -92,15 +82,15 @@ def test_rapl_energy_is_counter_difference_with_wrap_undone(powercap):
     # values are stored as read, in J
     assert [s.value for s in samples if s.meter_id == pkg.meter_id] == [999.0, 999.8, 2.5]
     # package: (1000 - 999.0) + 2.5 = 3.5 J over [0 s, 2 s]
-    assert energy_between(samples, pkg, 0, 2 * S) == pytest.approx(3.5)
+    assert sensors.energy_between(samples, pkg, 0, 2 * S) == pytest.approx(3.5)
     # [0.5 s, 1.5 s]: half of the first step (0.8 / 2 = 0.4) + half of the wrapped step
     # ((1000 - 999.8 + 2.5) / 2 = 1.35) = 1.75 J
-    assert energy_between(samples, pkg, S // 2, 3 * S // 2) == pytest.approx(1.75)
+    assert sensors.energy_between(samples, pkg, S // 2, 3 * S // 2) == pytest.approx(1.75)
     # dram: 10.6 - 10.0 = 0.6 J, a separate meter
-    assert energy_between(samples, dram, 0, 2 * S) == pytest.approx(0.6)
+    assert sensors.energy_between(samples, dram, 0, 2 * S) == pytest.approx(0.6)
     # summing all cpu_package meters gives the package alone, not package + core (+400 J)
     pkgs = [m for m in sensor.meters() if m.meter_kind == "cpu_package"]
-    assert sum(energy_between(samples, m, 0, 2 * S) for m in pkgs) == pytest.approx(3.5)
+    assert sum(sensors.energy_between(samples, m, 0, 2 * S) for m in pkgs) == pytest.approx(3.5)
 
 
 def test_rapl_two_sockets_and_amd_without_dram(tmp_path):
@@ -123,15 +113,15 @@ def test_rapl_unreadable_energy_is_unavailable_with_reason(powercap, monkeypatch
         return real(path)
 
     monkeypatch.setattr(rapl_mod, "_read_text", deny)
-    with pytest.raises(SensorUnavailable, match=r"energy_uj is not readable.*root"):
+    with pytest.raises(sensors.SensorUnavailable, match=r"energy_uj is not readable.*root"):
         RaplSensor(powercap)
 
 
 def test_rapl_missing_tree_is_unavailable(tmp_path):
-    with pytest.raises(SensorUnavailable, match="does not exist"):
+    with pytest.raises(sensors.SensorUnavailable, match="does not exist"):
         RaplSensor(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SensorUnavailable, match="no intel-rapl"):
+    with pytest.raises(sensors.SensorUnavailable, match="no intel-rapl"):
         RaplSensor(tmp_path / "empty")
 
 
@@ -200,18 +190,20 @@ def test_nvml_energy_counter_and_power_only_devices():
     volta["energy_mj"] = 133_456  # +10 J
     samples += sensor.read(at_ns=2 * S)
     assert samples[0].value == 123.456 and samples[2].value == 133.456
-    assert energy_between(samples, meters["nvml:GPU-aaaa"], 0, 2 * S) == pytest.approx(10.0)
+    assert sensors.energy_between(samples, meters["nvml:GPU-aaaa"], 0, 2 * S) == pytest.approx(10.0)
     # power-only GPU, 70.5 W held for 2 s = 141 J
-    assert energy_between(samples, meters["nvml:GPU-bbbb"], 0, 2 * S) == pytest.approx(141.0)
+    assert sensors.energy_between(samples, meters["nvml:GPU-bbbb"], 0, 2 * S) == pytest.approx(
+        141.0
+    )
     sensor.close()
     assert nvml.shutdowns == 1
 
 
 def test_nvml_unavailable_reasons():
-    with pytest.raises(SensorUnavailable, match="Driver Not Loaded"):
+    with pytest.raises(sensors.SensorUnavailable, match="Driver Not Loaded"):
         NvmlSensor(FakeNvml([], fail_init=True))
     nvml = FakeNvml([])
-    with pytest.raises(SensorUnavailable, match="no readable GPU"):
+    with pytest.raises(sensors.SensorUnavailable, match="no readable GPU"):
         NvmlSensor(nvml)
     assert nvml.shutdowns == 1
 
@@ -283,7 +275,7 @@ def test_estimate_power_is_utilisation_times_tdp():
     assert m.description.startswith("ESTIMATE")
     assert s.read(at_ns=0) == []  # primes
     a = s.read(at_ns=1 * S)  # 50 % of 280 W = 140 W, averaged over [0, 1 s]: stamped at 0
-    assert a == [Sample("estimate:box", 0, 140.0)]
+    assert a == [sensors.Sample("estimate:box", 0, 140.0)]
     assert s.read(at_ns=1 * S + 1000) == []  # a 1 us window is too short: no reading, no call
     b = s.read(at_ns=2 * S)  # 25 % -> 70 W over [1 s, 2 s]
     c = s.read(at_ns=3 * S)  # 10 % -> 28 W over [2 s, 3 s]
@@ -291,11 +283,11 @@ def test_estimate_power_is_utilisation_times_tdp():
     assert [x.at_ns for x in b + c] == [1 * S, 2 * S]
     assert load.calls == 4
     # [0, 2 s]: 140 W x 1 s + 70 W x 1 s = 210 J
-    assert energy_between(a + b + c, m, 0, 2 * S) == pytest.approx(210.0)
+    assert sensors.energy_between(a + b + c, m, 0, 2 * S) == pytest.approx(210.0)
     # [0.5 s, 2 s]: 140 W x 0.5 s + 70 W x 1 s = 140 J
-    assert energy_between(a + b + c, m, S // 2, 2 * S) == pytest.approx(140.0)
+    assert sensors.energy_between(a + b + c, m, S // 2, 2 * S) == pytest.approx(140.0)
     # past the last reading (stamped 2 s) nothing is known: not covered, not zero
-    assert energy_between(a + b + c, m, S // 2, 5 * S // 2) is None
+    assert sensors.energy_between(a + b + c, m, S // 2, 5 * S // 2) is None
 
 
 def test_estimate_tdp_override_and_fallback():
@@ -329,23 +321,28 @@ def test_estimate_with_monkeypatched_psutil(monkeypatch):
 def test_clock_maps_monotonic_to_utc():
     # 2024-01-01 00:00:00 UTC = 1_704_067_200; + 90 days (31 + 29 + 30) = 1_711_843_200 is
     # 2024-03-31 00:00:00; + 3599 s = 1_711_846_799 is 00:59:59 UTC
-    c = Clock(wall_ns=1_711_846_799 * S, mono_ns=5 * S)  # 2024-03-31 00:59:59 UTC
+    c = sensors.Clock(wall_ns=1_711_846_799 * S, mono_ns=5 * S)  # 2024-03-31 00:59:59 UTC
     assert c.to_utc(5 * S) == datetime(2024, 3, 31, 0, 59, 59)
     assert c.to_utc(6 * S + 500_000_000) == datetime(2024, 3, 31, 1, 0, 0, 500_000)
 
 
 def test_unwrap_counter_wrap_and_reset():
-    assert unwrap_counter([990.0, 999.0, 4.0, 10.0], 1000.0) == [990.0, 999.0, 1004.0, 1010.0]
-    assert unwrap_counter([5.0, 7.0, 1.0, 3.0], None) == [5.0, 7.0, 8.0, 10.0]  # reset
+    assert sensors.unwrap_counter([990.0, 999.0, 4.0, 10.0], 1000.0) == [
+        990.0,
+        999.0,
+        1004.0,
+        1010.0,
+    ]
+    assert sensors.unwrap_counter([5.0, 7.0, 1.0, 3.0], None) == [5.0, 7.0, 8.0, 10.0]  # reset
 
 
-class CountingSensor(Sensor):
+class CountingSensor(sensors.Sensor):
     name = "counting"
 
     def __init__(self, fail_after: int | None = None):
         self.n = 0
         self.fail_after = fail_after
-        self.meter = Meter("fake", "wall", "power", "test")
+        self.meter = sensors.Meter("fake", "wall", "power", "test")
 
     def meters(self):
         return [self.meter]
@@ -359,7 +356,7 @@ class CountingSensor(Sensor):
 
 def test_sampler_reads_on_a_thread_and_brackets_the_work():
     sensor = CountingSensor()
-    sampler = Sampler(sensor, interval_ms=10)
+    sampler = sensors.Sampler(sensor, interval_ms=10)
     before = time.monotonic_ns()
     with sampler:
         assert any(t.name == "flopwatt-sampler" for t in threading.enumerate())
@@ -374,19 +371,19 @@ def test_sampler_reads_on_a_thread_and_brackets_the_work():
 
 
 def test_sampler_surfaces_sensor_errors():
-    sampler = Sampler(CountingSensor(fail_after=2), interval_ms=5).start()
+    sampler = sensors.Sampler(CountingSensor(fail_after=2), interval_ms=5).start()
     time.sleep(0.1)
     with pytest.raises(OSError, match="fell off"):
         sampler.stop()
     with pytest.raises(ValueError):
-        Sampler(CountingSensor(), interval_ms=0)
+        sensors.Sampler(CountingSensor(), interval_ms=0)
 
 
 # --------------------------------------------------------------------------- selection
 
 
 def test_auto_falls_back_to_estimate_with_reasons(tmp_path):
-    sel = select_sensor("auto", tdp_w=42.0, rapl_root=tmp_path / "none",
+    sel = sensors.select_sensor("auto", tdp_w=42.0, rapl_root=tmp_path / "none",
                         nvml=FakeNvml([], fail_init=True))  # fmt: skip
     assert sel.sensor.name == "estimate" and sel.sensor.tdp_w == 42.0
     assert len(sel.passed_over) == 2
@@ -396,7 +393,7 @@ def test_auto_falls_back_to_estimate_with_reasons(tmp_path):
 def test_auto_samples_rapl_and_nvml_together(powercap, tmp_path):
     gpus = FakeNvml([{"uuid": "GPU-1", "name": "g", "energy_mj": 1_000},
                      {"uuid": "GPU-2", "name": "g", "energy_mj": 2_000}])  # fmt: skip
-    both = select_sensor("auto", rapl_root=powercap, nvml=gpus).sensor
+    both = sensors.select_sensor("auto", rapl_root=powercap, nvml=gpus).sensor
     assert both.name == "rapl+nvml" and both.kind == "counter"
     # every RAPL domain that is not inside another (package, dram) and every GPU, one meter each
     assert [(m.meter_kind, m.meter_id.split(":")[-1]) for m in both.meters()] == [
@@ -409,15 +406,17 @@ def test_auto_samples_rapl_and_nvml_together(powercap, tmp_path):
     both.close()
     assert gpus.shutdowns == 1
     # one real sensor: that sensor alone; a model on the GPU: the GPUs' meters first
-    assert select_sensor("auto", rapl_root=tmp_path / "none", nvml=gpus).sensor.name == "nvml"
-    gpu_first = select_sensor("auto", rapl_root=powercap, nvml=gpus, prefer_gpu=True).sensor
+    assert (
+        sensors.select_sensor("auto", rapl_root=tmp_path / "none", nvml=gpus).sensor.name == "nvml"
+    )
+    gpu_first = sensors.select_sensor("auto", rapl_root=powercap, nvml=gpus, prefer_gpu=True).sensor
     assert gpu_first.name == "nvml+rapl" and gpu_first.meters()[0].meter_kind == "gpu"
 
 
 def test_explicit_unavailable_choice_says_why(tmp_path):
-    with pytest.raises(SensorUnavailable, match=r"rapl: .* does not exist"):
-        select_sensor("rapl", rapl_root=tmp_path / "none")
-    with pytest.raises(SensorUnavailable, match="nvml: cannot initialise"):
-        select_sensor("nvml", nvml=FakeNvml([], fail_init=True))
+    with pytest.raises(sensors.SensorUnavailable, match=r"rapl: .* does not exist"):
+        sensors.select_sensor("rapl", rapl_root=tmp_path / "none")
+    with pytest.raises(sensors.SensorUnavailable, match="nvml: cannot initialise"):
+        sensors.select_sensor("nvml", nvml=FakeNvml([], fail_init=True))
     with pytest.raises(ValueError, match="unknown sensor"):
-        select_sensor("smartplug")
+        sensors.select_sensor("smartplug")

@@ -13,21 +13,16 @@ import click
 
 from flopwatt import __version__
 
+#: command name -> (module of flopwatt.cli that defines a click command of that name, its help)
 COMMANDS = {
-    "ingest": (
-        "flopwatt.cli.ingest:ingest",
-        "Load files into the raw layer (power, runs, flops, ...).",
-    ),
-    "build": ("flopwatt.cli.warehouse:build", "Run dbt build against the configured database."),
-    "status": ("flopwatt.cli.warehouse:status", "What is loaded, and the last loads."),
-    "sql": ("flopwatt.cli.warehouse:sql", "Run read-only SQL against the warehouse."),
-    "profile": (
-        "flopwatt.cli.profile:profile",
-        "Count MACs/params/accuracy of torchvision models.",
-    ),
-    "bench": ("flopwatt.cli.bench:bench", "Time inference runs while sampling power."),
-    "run": ("flopwatt.cli.run:run", "The main job: profile, bench, ingest, build, report."),
-    "report": ("flopwatt.cli.report:report", "Fits, figures and report.html from the marts."),
+    "ingest": ("ingest", "Load files into the raw layer (power, runs, flops, ...)."),
+    "build": ("warehouse", "Run dbt build against the configured database."),
+    "status": ("warehouse", "What is loaded, and the last loads."),
+    "sql": ("warehouse", "Run read-only SQL against the warehouse."),
+    "profile": ("profile", "Count MACs/params/accuracy of torchvision models."),
+    "bench": ("bench", "Time inference runs while sampling power."),
+    "run": ("run", "The main job: profile, bench, ingest, build, report."),
+    "report": ("report", "Fits, figures and report.html from the marts."),
 }
 
 
@@ -38,9 +33,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        target, _ = COMMANDS[name]
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        module, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"flopwatt.cli.{module}"), name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -70,9 +70,7 @@ from (
         end as asof_match
     from (
         select
-            {%- for key in by %}
-            asof_l.{{ key }} as asof_k{{ loop.index0 }},
-            {%- endfor %}
+            {{ asof_key_columns('asof_l', by) }}
             asof_l.{{ left_ts }} as asof_t,
             1 as asof_side,
             struct(asof_l.*) as asof_lrow,
@@ -80,9 +78,7 @@ from (
         from {{ left }} as asof_l
         union all
         select
-            {%- for key in by %}
-            asof_r.{{ key }} as asof_k{{ loop.index0 }},
-            {%- endfor %}
+            {{ asof_key_columns('asof_r', by) }}
             asof_r.{{ right_ts }} as asof_t,
             0 as asof_side,
             null as asof_lrow,
@@ -100,4 +96,12 @@ from (
     ) as asof_u
 ) as asof_s
 where asof_s.asof_side = 1
+{%- endmacro %}
+
+{#- The `by` columns of one side of the Spark emulation's stream, as asof_k0, asof_k1, ... (each
+    followed by a comma). -#}
+{% macro asof_key_columns(alias, by) -%}
+    {%- for key in by %}
+    {{ alias }}.{{ key }} as asof_k{{ loop.index0 }},
+    {%- endfor %}
 {%- endmacro %}

@@ -3,23 +3,40 @@
 with
 
 models as (
-    select * from {{ ref('dim_models') }}
+    select
+        top1_acc_pct,
+        macs
+    from {{ ref('dim_models') }}
 ),
 
 run_energy as (
-    select * from {{ ref('fct_run_energy') }}
+    select
+        is_complete,
+        energy_j,
+        meter_source,
+        baseline_power_w,
+        net_energy_j,
+        has_overlap,
+        profile_choice,
+        co2_g
+    from {{ ref('fct_run_energy') }}
 ),
 
 loads as (
-    select * from {{ ref('stg_raw__loads') }}
+    select
+        load_id,
+        rows_read,
+        load_kind,
+        source_path
+    from {{ ref('stg_raw__loads') }}
 ),
 
 quarantined as (
-    select * from {{ ref('stg_raw__quarantined_rows') }}
+    select load_id from {{ ref('stg_raw__quarantined_rows') }}
 ),
 
 reconciliation as (
-    select * from {{ ref('fct_run_reconciliation') }}
+    select components_exceed_wall from {{ ref('fct_run_reconciliation') }}
 ),
 
 checks as (

@@ -15,22 +15,6 @@
 -- without any FLOP profile, 'none' when it does not know it.
 with
 
-run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
-),
-
-run_meters as (
-    select * from {{ ref('fct_run_meter_energy') }}
-),
-
-models as (
-    select * from {{ ref('dim_models') }}
-),
-
-zone_intensities as (
-    select * from {{ ref('int_zone_annual_intensity') }}
-),
-
 runs as (
     -- the run's own columns (the same on each of its int_run_bounds rows)
     select
@@ -44,13 +28,12 @@ runs as (
         max(n_inferences) as n_inferences,
         max(batch_size) as batch_size,
         max(device) as device,
-        max(devices) as devices,
         max(source_format) as source_format,
         max(measured_energy_j) as measured_energy_j,
         max(run_zone) as run_zone,
         max(meter_source) as meter_source,
         max(host_id) as host_id
-    from run_bounds
+    from {{ ref('int_run_bounds') }}
     group by run_id
 ),
 
@@ -59,7 +42,23 @@ counted as (
         *,
         case when counted_in_total then 1 else 0 end as is_counted,
         case when counted_in_total and has_data then meter_kind end as counted_kind
-    from run_meters
+    from {{ ref('fct_run_meter_energy') }}
+),
+
+models as (
+    select
+        model_name,
+        weights,
+        macs,
+        gflops
+    from {{ ref('dim_models') }}
+),
+
+zone_intensities as (
+    select
+        zone,
+        annual_g_per_kwh
+    from {{ ref('int_zone_annual_intensity') }}
 ),
 
 totals as (

@@ -16,27 +16,66 @@
 with
 
 run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
+    select
+        run_id,
+        meter_id,
+        host_id,
+        meter_source,
+        is_other_device,
+        started_at,
+        start_us,
+        end_us,
+        duration_us,
+        has_overlap
+    from {{ ref('int_run_bounds') }}
 ),
 
 run_energy as (
-    select * from {{ ref('int_run_energy') }}
+    select
+        run_id,
+        meter_id,
+        has_data,
+        data_start_us,
+        data_end_us,
+        energy_j,
+        readings_count,
+        max_gap_us,
+        covered_us
+    from {{ ref('int_run_energy') }}
 ),
 
 run_carbon as (
-    select * from {{ ref('int_run_carbon') }}
+    select
+        run_id,
+        meter_id,
+        zone,
+        co2_g,
+        carbon_intensity_g_per_kwh,
+        carbon_method,
+        series_source,
+        annual_source,
+        annual_data_year
+    from {{ ref('int_run_carbon') }}
 ),
 
 meter_baselines as (
-    select * from {{ ref('int_meter_baselines') }}
-),
-
-meter_spans as (
-    select * from {{ ref('int_meter_spans') }}
+    select
+        meter_id,
+        baseline_power_w,
+        baseline_method,
+        baseline_issue
+    from {{ ref('int_meter_baselines') }}
 ),
 
 meters as (
-    select * from {{ ref('stg_raw__meters') }}
+    -- every meter's kind (as registered, else as int_meter_spans resolved it) and gap limit
+    select
+        coalesce(spans.meter_id, registered.meter_id) as meter_id,
+        coalesce(registered.meter_kind, spans.meter_kind) as meter_kind,
+        spans.gap_limit_us
+    from {{ ref('int_meter_spans') }} as spans
+    full outer join {{ ref('stg_raw__meters') }} as registered
+        on spans.meter_id = registered.meter_id
 ),
 
 measured as (
@@ -45,11 +84,11 @@ measured as (
         run_bounds.meter_id,
         run_bounds.host_id,
         run_bounds.meter_source,
-        coalesce(meters.meter_kind, meter_spans.meter_kind) as meter_kind,
+        meters.meter_kind,
         case
             when run_bounds.is_other_device then 'other_device'
-            when coalesce(meters.meter_kind, meter_spans.meter_kind) = 'estimate' then 'estimate'
-            when coalesce(meters.meter_kind, meter_spans.meter_kind) in ('cpu_package', 'dram', 'gpu') then 'component'
+            when meters.meter_kind = 'estimate' then 'estimate'
+            when meters.meter_kind in ('cpu_package', 'dram', 'gpu') then 'component'
             else 'wall'
         end as meter_role,
         run_bounds.start_us,
@@ -66,7 +105,7 @@ measured as (
         (run_energy.data_end_us - run_energy.data_start_us) / 1e6 as data_span_s,
         run_energy.readings_count,
         run_energy.max_gap_us / 1e6 as max_gap_s,
-        meter_spans.gap_limit_us / 1e6 as gap_limit_s,
+        meters.gap_limit_us / 1e6 as gap_limit_s,
         run_energy.covered_us / cast(run_bounds.duration_us as double) as coverage_ratio,
         run_energy.has_data and run_energy.covered_us = run_bounds.duration_us as is_complete,
         run_bounds.has_overlap,
@@ -97,8 +136,6 @@ measured as (
             and run_bounds.meter_id = run_carbon.meter_id
     left join meter_baselines
         on run_bounds.meter_id = meter_baselines.meter_id
-    left join meter_spans
-        on run_bounds.meter_id = meter_spans.meter_id
     left join meters
         on run_bounds.meter_id = meters.meter_id
 ),

@@ -5,11 +5,16 @@
 with
 
 run_energy as (
-    select * from {{ ref('fct_run_energy') }}
-),
-
-run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
+    select
+        run_id,
+        model_name,
+        phase,
+        source_format,
+        meter_id,
+        meter_kind,
+        reported_energy_j,
+        mean_power_w
+    from {{ ref('fct_run_energy') }}
 ),
 
 run_spans as (
@@ -18,20 +23,13 @@ run_spans as (
         run_id,
         min(start_us) as start_us,
         max(end_us) as end_us
-    from run_bounds
+    from {{ ref('int_run_bounds') }}
     group by run_id
 ),
 
 timed_runs as (
     select
-        run_energy.run_id,
-        run_energy.model_name,
-        run_energy.phase,
-        run_energy.source_format,
-        run_energy.meter_id,
-        run_energy.meter_kind,
-        run_energy.reported_energy_j,
-        run_energy.mean_power_w,
+        run_energy.*,
         run_spans.start_us,
         run_spans.end_us
     from run_energy
