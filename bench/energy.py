@@ -228,13 +228,10 @@ def study_method(tbl, runs, sample: int, seed: int = 3):
     return idx, out, per_run
 
 
-def max_rel_error_vs_exact(db: Path) -> tuple[float, int]:
-    """Max relative error of fct_run_energy.energy_j against the exact (long double) integral,
-    and the number of runs without energy."""
+def dbt_energies(db: Path, runs_tbl) -> np.ndarray:
+    """fct_run_energy.energy_j of the runs of runs_tbl, in its order (nan: no row or no energy)."""
     import duckdb
 
-    tbl, runs_tbl, _ = fetch_readings(db)
-    exact = numpy_reference(tbl, runs_tbl, dtype=np.longdouble).astype(np.float64)
     con = duckdb.connect(str(db), read_only=True)
     got = con.sql(
         "select r.run_id, f.energy_j from raw.runs as r "
@@ -242,8 +239,16 @@ def max_rel_error_vs_exact(db: Path) -> tuple[float, int]:
     ).pl()
     con.close()
     order = pl.DataFrame({"run_id": runs_tbl.column("run_id").to_pylist()}).with_row_index()
-    energy = order.join(got, on="run_id", how="left").sort("index")["energy_j"].to_numpy()
-    energy = energy.astype(np.float64)
+    energy = order.join(got, on="run_id", how="left").sort("index")["energy_j"]
+    return energy.cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def max_rel_error_vs_exact(db: Path) -> tuple[float, int]:
+    """Max relative error of fct_run_energy.energy_j against the exact (long double) integral,
+    and the number of runs without energy."""
+    tbl, runs_tbl, _ = fetch_readings(db)
+    exact = numpy_reference(tbl, runs_tbl, dtype=np.longdouble).astype(np.float64)
+    energy = dbt_energies(db, runs_tbl)
     return float(np.nanmax(np.abs(energy - exact) / np.abs(exact))), int(np.isnan(energy).sum())
 
 
@@ -334,20 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     idx, study, study_per_run = study_method(tbl, runs_tbl, args.study_sample)
     t_study = study_per_run * len(runs_tbl)
 
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    got = con.sql(
-        "select r.run_id, f.energy_j, f.is_complete from raw.runs as r "
-        "left join marts.fct_run_energy as f using (run_id)"
-    ).to_arrow_table()
-    con.close()
-    order = {rid: i for i, rid in enumerate(runs_tbl.column("run_id").to_pylist())}
-    dbt_energy = np.full(len(order), np.nan)
-    for rid, ej in zip(
-        got.column("run_id").to_pylist(), got.column("energy_j").to_pylist(), strict=True
-    ):
-        dbt_energy[order[rid]] = np.nan if ej is None else ej
+    dbt_energy = dbt_energies(db, runs_tbl)
     exact64 = exact.astype(np.float64)
 
     def rel(a, b):

@@ -102,19 +102,7 @@
     {%- endfor -%}
     {%- if reaches -%}
         {#- the last reading at or before each reach (none: the meter is recomputed whole) -#}
-        {%- set floors_sql -%}
-            select meter_id, max(ts_us)
-            from {{ ref('int_energy_curve') }}
-            where
-            {%- for meter_id, reach_us in reaches.items() %}
-                {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(meter_id) }} and ts_us <= {{ reach_us }})
-            {%- endfor %}
-            group by meter_id
-        {%- endset -%}
-        {%- set floors = {} -%}
-        {%- for row in run_query(floors_sql) -%}
-            {%- do floors.update({row[0]: row[1]}) -%}
-        {%- endfor -%}
+        {%- set floors = curve_floors(reaches) -%}
         {%- for meter_id in reaches -%}
             {%- if meter_id not in floors -%}
                 {%- do plan['all'].append(meter_id) -%}

@@ -77,29 +77,14 @@
         ),
 
         new_points as (
-            select meter_id, measured_at, 'power' as point_kind
-            from {{ source('raw', 'power_readings') }}
-            where load_id > (select load_id from watermark)
-            union all
-            select meter_id, measured_at, 'counter' as point_kind
-            from {{ source('raw', 'energy_counters') }}
-            where load_id > (select load_id from watermark)
-            union all
-            select meter_id, measured_at, 'power' as point_kind
-            from {{ source('raw', 'quarantine') }}
-            where
-                load_id > (select load_id from watermark)
-                and is_gap
-                and meter_id is not null
-                and measured_at is not null
+            {{ new_curve_points('(select load_id from watermark)') }}
         ),
 
         new_by_meter as (
             select
                 meter_id,
-                min({{ epoch_us('measured_at') }}) as first_new_us,
-                bool_or(point_kind = 'counter') as has_counters,
-                bool_or(point_kind = 'power') as has_power,
+                min(ts_us) as first_new_us,
+                bool_or(is_counter) as has_counters,
                 count(*) as n_new
             from new_points
             group by meter_id
@@ -182,31 +167,7 @@
             ),
 
             new_points as (
-                select
-                    meter_id,
-                    {{ epoch_us('measured_at') }} as ts_us,
-                    false as is_gap_marker,
-                    false as is_counter
-                from {{ source('raw', 'power_readings') }}
-                where load_id > {{ watermark_load_id }} and {{ tail_meters }}
-                union all
-                select
-                    meter_id,
-                    {{ epoch_us('measured_at') }} as ts_us,
-                    false as is_gap_marker,
-                    true as is_counter
-                from {{ source('raw', 'energy_counters') }}
-                where load_id > {{ watermark_load_id }} and {{ tail_meters }}
-                union all
-                select
-                    meter_id,
-                    {{ epoch_us('measured_at') }} as ts_us,
-                    is_gap as is_gap_marker,
-                    false as is_counter
-                from {{ source('raw', 'quarantine') }}
-                where
-                    load_id > {{ watermark_load_id }} and is_gap and measured_at is not null
-                    and {{ tail_meters }}
+                {{ new_curve_points(watermark_load_id, tail_meters) }}
                 union all
                 select
                     meter_id,
@@ -299,6 +260,28 @@
     {{ return(plan) }}
 {%- endmacro %}
 
+{#- The points loaded after `watermark_load_id` (an expression), optionally only of the meters
+    `meter_filter` selects: power readings, counters and gap markers, as (meter_id, ts_us,
+    is_gap_marker, is_counter). -#}
+{% macro new_curve_points(watermark_load_id, meter_filter='true') -%}
+    {%- for table, is_gap, is_counter in [
+        ('power_readings', 'false', 'false'), ('energy_counters', 'false', 'true'), ('quarantine', 'is_gap', 'false')] %}
+    select
+        meter_id,
+        {{ epoch_us('measured_at') }} as ts_us,
+        {{ is_gap }} as is_gap_marker,
+        {{ is_counter }} as is_counter
+    from {{ source('raw', table) }}
+    where
+        load_id > {{ watermark_load_id }}
+        and {{ meter_filter }}
+        {%- if table == 'quarantine' %}
+        and is_gap and meter_id is not null and measured_at is not null
+        {%- endif %}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- A filter on (meter_id, measured_at) selecting the points an incremental curve build reads:
     all of each rebuilt meter, and each continued meter from its last processed reading on. Both
     are partition keys of the staging views' deduplication, so the filter reaches the scans. -#}
@@ -388,6 +371,26 @@ changed_runs as (
 )
 {%- endmacro %}
 
+{#- {meter_id: the latest reading of int_energy_curve at or before reaches[meter_id]} (queried at
+    run time; a meter without such a reading is left out). -#}
+{% macro curve_floors(reaches) -%}
+    {%- set floors = {} -%}
+    {%- if not reaches -%}{{ return(floors) }}{%- endif -%}
+    {%- set floors_sql -%}
+        select meter_id, max(ts_us)
+        from {{ ref('int_energy_curve') }}
+        where
+        {%- for meter_id, reach_us in reaches.items() %}
+            {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(meter_id) }} and ts_us <= {{ reach_us }})
+        {%- endfor %}
+        group by meter_id
+    {%- endset -%}
+    {%- for row in run_query(floors_sql) -%}
+        {%- do floors.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {{ return(floors) }}
+{%- endmacro %}
+
 {#- The part of int_energy_curve an incremental int_run_energy reads, as a filter on literals: per
     meter with changed runs, from the latest reading at or before the earliest changed run's start
     (every reading a probe of those runs matches is at or after it; all of the meter when there is
@@ -408,19 +411,9 @@ changed_runs as (
     {%- endset -%}
     {%- set starts = run_query(starts_sql) -%}
     {%- if starts | length == 0 -%}{{ return('false') }}{%- endif -%}
-    {%- set floors_sql -%}
-        select meter_id, max(ts_us)
-        from {{ ref('int_energy_curve') }}
-        where
-        {%- for row in starts %}
-            {{ 'or ' if not loop.first }}(meter_id = {{ sql_literal(row[0]) }} and ts_us <= {{ row[1] }})
-        {%- endfor %}
-        group by meter_id
-    {%- endset -%}
-    {%- set floors = {} -%}
-    {%- for row in run_query(floors_sql) -%}
-        {%- do floors.update({row[0]: row[1]}) -%}
-    {%- endfor -%}
+    {%- set reaches = {} -%}
+    {%- for row in starts -%}{%- do reaches.update({row[0]: row[1]}) -%}{%- endfor -%}
+    {%- set floors = curve_floors(reaches) -%}
     {%- set parts = [] -%}
     {%- for row in starts -%}
         {%- if row[0] in floors -%}

@@ -4,7 +4,9 @@
     others), so two rows can only collide where two loads of the same series overlap in time: the
     rows of a load whose [first, last] instants of a series meet another load's are deduplicated
     with latest_load; every other row passes through. Renders the CTEs `<name>_load_spans`,
-    `<name>_colliding_loads` and `<name>` (the deduplicated rows, the columns of `relation`). -#}
+    `<name>_colliding_loads` and `<name>` (the deduplicated rows, the columns of `relation`).
+    `relation` is read three times: pass a parenthesised query or a relation, not a CTE (DuckDB
+    materialises a CTE read more than once: 10M readings copied before anything else runs). -#}
 {% macro latest_load_series_ctes(relation, series, instant, name='latest') -%}
 {{ name }}_load_spans as (
     select
@@ -12,7 +14,7 @@
         load_id,
         min({{ instant }}) as first_at,
         max({{ instant }}) as last_at
-    from {{ relation }}
+    from {{ relation }} as series_rows
     group by {{ series }}, load_id
 ),
 
@@ -30,21 +32,21 @@
 ),
 
 {{ name }}_colliding_rows as (
-    select {{ relation }}.*
-    from {{ relation }}
+    select series_rows.*
+    from {{ relation }} as series_rows
     inner join {{ name }}_colliding_loads
         on
-            {{ relation }}.{{ series }} = {{ name }}_colliding_loads.series_key
-            and {{ relation }}.load_id = {{ name }}_colliding_loads.load_id
+            series_rows.{{ series }} = {{ name }}_colliding_loads.series_key
+            and series_rows.load_id = {{ name }}_colliding_loads.load_id
 ),
 
 {{ name }} as (
-    select {{ relation }}.*
-    from {{ relation }}
+    select series_rows.*
+    from {{ relation }} as series_rows
     left join {{ name }}_colliding_loads
         on
-            {{ relation }}.{{ series }} = {{ name }}_colliding_loads.series_key
-            and {{ relation }}.load_id = {{ name }}_colliding_loads.load_id
+            series_rows.{{ series }} = {{ name }}_colliding_loads.series_key
+            and series_rows.load_id = {{ name }}_colliding_loads.load_id
     where {{ name }}_colliding_loads.load_id is null
     union all
     {{ latest_load(name ~ '_colliding_rows', partition_by=[series, instant]) }}

@@ -105,12 +105,18 @@ def _runs_over(meters, start_s, end_s, every_s, length_s, model="resnet18"):
     ]
 
 
-def _rows(db, table: str, keys: list[str]) -> pl.DataFrame:
+def _query(db, sql: str, *, frame: bool = False):
+    """Rows of a read-only query on the warehouse file (a polars frame with frame=True)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        frame = con.sql(f"select * from {table}").pl()
+        result = con.sql(sql)
+        return result.pl() if frame else result.fetchall()
     finally:
         con.close()
+
+
+def _rows(db, table: str, keys: list[str]) -> pl.DataFrame:
+    frame = _query(db, f"select * from {table}", frame=True)
     return frame.drop([c for c in frame.columns if c == "through_load_id"]).sort(keys)
 
 
@@ -148,26 +154,17 @@ def _curve_rows_rewritten(db, table="intermediate.int_energy_curve", latest=True
     """Rows per meter computed by the latest build (through_load_id = the latest load; all rows
     with latest=False)."""
     where = "where through_load_id = (select max(load_id) from raw.loads)" if latest else ""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return dict(
-            con.sql(f"select meter_id, count(*) from {table} {where} group by meter_id").fetchall()
-        )
-    finally:
-        con.close()
+    return dict(_query(db, f"select meter_id, count(*) from {table} {where} group by meter_id"))
 
 
 def _idle_rows(db) -> dict[str, tuple[int, int]]:
     """Per meter: (idle readings recomputed by the latest build, idle readings stored)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.sql(
-            "select meter_id, count(*) filter (where through_load_id = "
-            "(select max(load_id) from raw.loads)), count(*) "
-            "from intermediate.int_meter_idle_readings group by meter_id"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = _query(
+        db,
+        "select meter_id, count(*) filter (where through_load_id = "
+        "(select max(load_id) from raw.loads)), count(*) "
+        "from intermediate.int_meter_idle_readings group by meter_id",
+    )
     return {meter: (recomputed, stored) for meter, recomputed, stored in rows}
 
 
@@ -307,13 +304,7 @@ def test_an_append_recomputes_only_the_idle_readings_tail(grown):
 def test_late_data_rebuilds_only_that_meter(grown):
     db, steps = grown
     late = steps["late"]
-    con = duckdb.connect(str(db), read_only=True)
-    counts = dict(
-        con.sql(
-            "select meter_id, count(*) from intermediate.int_energy_curve group by meter_id"
-        ).fetchall()
-    )
-    con.close()
+    counts = _curve_rows_rewritten(db, latest=False)
     assert late["rack-a"] == counts["rack-a"]  # late readings: the whole meter
     assert late["rack-b"] == counts["rack-b"]  # re-export reaching back: the whole meter
     assert late["rapl"] < counts["rapl"]  # appended: its tail only

@@ -24,34 +24,27 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='replace_from',
-    on_schema_change='fail',
     unique_key=['meter_id', 'reading_index'],
 ) }}
 {%- set trapezoid = energy_var('energy_integration') == 'trapezoid' %}
 {%- set plan = energy_curve_increment() if is_incremental() else none %}
 
+{#- The staging relations, read by reference in each place (a CTE read twice would be materialised):
+    an incremental build reads only the meters and instants of its plan. -#}
+{%- set staged = {} %}
+{%- for name in ['power_readings', 'energy_counters', 'quarantined_rows'] %}
+{%- set relation -%}
+(
+    select * from {{ ref('stg_raw__' ~ name) }}
+    {%- if plan is not none %}
+    where {{ energy_curve_increment_filter(plan) }}
+    {%- endif %}
+)
+{%- endset %}
+{%- do staged.update({name: relation}) %}
+{%- endfor %}
+
 with
-
-power_readings as (
-    select * from {{ ref('stg_raw__power_readings') }}
-    {%- if plan is not none %}
-    where {{ energy_curve_increment_filter(plan) }}
-    {%- endif %}
-),
-
-energy_counters as (
-    select * from {{ ref('stg_raw__energy_counters') }}
-    {%- if plan is not none %}
-    where {{ energy_curve_increment_filter(plan) }}
-    {%- endif %}
-),
-
-quarantined_rows as (
-    select * from {{ ref('stg_raw__quarantined_rows') }}
-    {%- if plan is not none %}
-    where {{ energy_curve_increment_filter(plan) }}
-    {%- endif %}
-),
 
 meters as (
     select * from {{ ref('stg_raw__meters') }}
@@ -61,8 +54,8 @@ gap_markers as (
     select distinct
         quarantined_rows.meter_id,
         quarantined_rows.measured_at
-    from quarantined_rows
-    left join power_readings
+    from {{ staged['quarantined_rows'] }} as quarantined_rows
+    left join {{ staged['power_readings'] }} as power_readings
         on
             quarantined_rows.meter_id = power_readings.meter_id
             and quarantined_rows.measured_at = power_readings.measured_at
@@ -79,7 +72,7 @@ power_points as (
         measured_at,
         power_w,
         false as is_gap_marker
-    from power_readings
+    from {{ staged['power_readings'] }} as power_readings
     union all
     select
         meter_id,
@@ -90,7 +83,7 @@ power_points as (
 ),
 
 counter_meters as (
-    select distinct meter_id from energy_counters
+    select distinct meter_id from {{ staged['energy_counters'] }} as energy_counters
 ),
 
 power_sequenced as (
@@ -141,7 +134,7 @@ counter_sequenced as (
         lead(counter_j) over by_time as next_counter_j,
         lead(counter_range_j) over by_time as next_counter_range_j,
         cast(row_number() over by_time as bigint) as reading_index
-    from energy_counters
+    from {{ staged['energy_counters'] }} as energy_counters
     window by_time as (partition by meter_id order by measured_at)
 ),
 
@@ -255,14 +248,7 @@ limited as (
 
 cumulated as (
     select
-        meter_id,
-        reading_index,
-        ts_us,
-        next_ts_us,
-        is_gap_marker,
-        rate_w,
-        slope_w_per_us,
-        is_covered,
+        *,
         coalesce(
             sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
         ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,

@@ -14,26 +14,17 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
     unique_key='meter_id',
 ) }}
 with
 
 all_run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
-),
-
-run_energy as (
-    select * from {{ ref('int_run_energy') }}
-),
-
-idle_readings as (
     select
         meter_id,
-        power_w,
-        support_us,
-        through_load_id
-    from {{ ref('int_meter_idle_readings') }}
+        start_us,
+        end_us
+    from {{ ref('int_run_bounds') }}
+    where meter_id is not null
 ),
 
 run_signatures as (
@@ -43,7 +34,6 @@ run_signatures as (
         sum(cast(start_us as decimal(38, 0)) + cast(end_us as decimal(38, 0))) as runs_checksum_us,
         max(start_us) as last_start_us
     from all_run_bounds
-    where meter_id is not null
     group by meter_id
 ),
 
@@ -59,52 +49,60 @@ computed_meters as (
         or run_signatures.runs_checksum_us != previous.runs_checksum_us
         or run_signatures.meter_id in (
             select meter_id
-            from idle_readings
+            from {{ ref('int_meter_idle_readings') }}
             where through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
         )
     {%- endif %}
 ),
 
-run_bounds as (
-    select all_run_bounds.*
-    from all_run_bounds
-    inner join computed_meters
-        on all_run_bounds.meter_id = computed_meters.meter_id
-),
-
-idle_runs as (
+idle_run_energy as (
+    -- the energy and the time with data of the idle runs
     select
         run_energy.meter_id,
-        sum(run_energy.energy_j) / sum(run_energy.data_end_us - run_energy.data_start_us) * 1e6 as baseline_power_w,
-        count(*) as n_points
-    from run_energy
-    inner join run_bounds
+        run_energy.energy_j,
+        run_energy.data_end_us - run_energy.data_start_us as data_us
+    from {{ ref('int_run_energy') }} as run_energy
+    inner join {{ ref('int_run_bounds') }} as run_bounds
         on
             run_energy.run_id = run_bounds.run_id
             and run_energy.meter_id = run_bounds.meter_id
     where run_bounds.phase = 'idle' and run_energy.has_data
-    group by run_energy.meter_id
 ),
 
-outside_readings as (
+idle_runs as (
+    select
+        idle_run_energy.meter_id,
+        sum(idle_run_energy.energy_j) / sum(idle_run_energy.data_us) * 1e6 as baseline_power_w,
+        count(*) as n_points
+    from idle_run_energy
+    inner join computed_meters
+        on idle_run_energy.meter_id = computed_meters.meter_id
+    group by idle_run_energy.meter_id
+),
+
+{#- the idle readings of the recomputed meters, read by reference twice (a CTE would be
+    materialised) -#}
+{%- set outside_readings -%}
+(
     select
         idle_readings.meter_id,
         idle_readings.power_w,
         idle_readings.support_us
-    from idle_readings
+    from {{ ref('int_meter_idle_readings') }} as idle_readings
     inner join computed_meters
         on idle_readings.meter_id = computed_meters.meter_id
-),
+)
+{%- endset %}
 
 supports as (
     select
-        meter_id,
-        sum(support_us) as support_us
-    from outside_readings
-    group by meter_id
+        outside_readings.meter_id,
+        sum(outside_readings.support_us) as support_us
+    from {{ outside_readings }} as outside_readings
+    group by outside_readings.meter_id
 ),
 
-{{ exact_median_ctes('outside_readings', 'meter_id', 'power_w', 'outside_power') }},
+{{ exact_median_ctes(outside_readings, 'meter_id', 'power_w', 'outside_power') }},
 
 outside_runs as (
     select

@@ -11,7 +11,6 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook='{{ idle_readings_delete_replaced() }}',
 ) }}
 {%- set plan = idle_readings_increment() if is_incremental() else none %}
@@ -26,9 +25,7 @@ run_bounds as (
     from {{ ref('int_run_bounds') }}
     where
         meter_id is not null
-        {%- if plan is not none %}
-        and {{ idle_readings_plan_filter(plan, none) }}
-        {%- endif %}
+        and {{ 'true' if plan is none else idle_readings_plan_filter(plan, none) }}
 ),
 
 energy_curve as (
@@ -41,9 +38,7 @@ energy_curve as (
     from {{ ref('int_energy_curve') }}
     where
         not is_gap_marker
-        {%- if plan is not none %}
-        and {{ idle_readings_plan_filter(plan, 'ts_us') }}
-        {%- endif %}
+        and {{ 'true' if plan is none else idle_readings_plan_filter(plan, 'ts_us') }}
 ),
 
 run_starts as (
@@ -76,14 +71,8 @@ readings as (
 ),
 
 readings_with_runs as (
-    {{ asof_join(
-        left='readings',
-        right='run_starts',
-        by=['meter_id'],
-        left_ts='ts_us',
-        right_ts='start_us',
-        right_columns=['max_end_us', 'next_start_us'],
-    ) }}
+    -- each reading with the latest run started at or before it
+    {{ asof_join('readings', 'run_starts', ['meter_id'], 'ts_us', 'start_us', ['max_end_us', 'next_start_us']) }}
 ),
 
 readings_between_runs as (

@@ -9,25 +9,22 @@
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='meter_id',
-    on_schema_change='fail',
 ) }}
 with
 
-energy_curve as (
-    select * from {{ ref('int_energy_curve') }}
-),
-
-curve_changes as (
-    select * from {{ ref('int_energy_curve') }}
-),
-
 meters as (
-    select * from {{ ref('stg_raw__meters') }}
+    select
+        meter_id,
+        meter_kind,
+        zone,
+        host_id,
+        load_id
+    from {{ ref('stg_raw__meters') }}
 ),
 
 computed_meters as (
     select distinct meter_id
-    from curve_changes
+    from {{ ref('int_energy_curve') }}
     {%- if is_incremental() %}
     where
         through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
@@ -39,6 +36,7 @@ computed_meters as (
     {%- endif %}
 ),
 
+{#- the curve is read by reference in each place (a CTE read several times would be materialised) -#}
 {%- set intervals -%}
 (
     select
@@ -62,7 +60,7 @@ spans as (
         count(*) as readings_count,
         max(energy_curve.gap_limit_us) as gap_limit_us,
         bool_or(energy_curve.reports_changes_only) as reports_changes_only
-    from energy_curve
+    from {{ ref('int_energy_curve') }} as energy_curve
     inner join computed_meters
         on energy_curve.meter_id = computed_meters.meter_id
     group by energy_curve.meter_id

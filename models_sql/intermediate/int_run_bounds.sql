@@ -17,11 +17,33 @@
 with
 
 runs as (
-    select * from {{ ref('stg_raw__runs') }}
+    select
+        run_id,
+        model_name,
+        weights,
+        phase,
+        started_at,
+        ended_at,
+        n_inferences,
+        batch_size,
+        device,
+        meter_id,
+        host_id,
+        devices,
+        measured_energy_j,
+        zone,
+        source_format
+    from {{ ref('stg_raw__runs') }}
 ),
 
 meter_spans as (
-    select * from {{ ref('int_meter_spans') }}
+    select
+        meter_id,
+        host_id,
+        meter_kind,
+        first_us,
+        last_us
+    from {{ ref('int_meter_spans') }}
 ),
 
 timed as (

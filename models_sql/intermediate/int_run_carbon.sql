@@ -6,7 +6,6 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
     unique_key='run_id',
 ) }}
 {%- set priority = energy_var('carbon_source_priority') %}

@@ -16,7 +16,6 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
     unique_key='run_id',
 ) }}
 -- depends_on: {{ ref('stg_raw__meters') }}
@@ -24,7 +23,16 @@
 with
 
 run_energy as (
-    select * from {{ ref('int_run_energy') }}
+    select
+        run_id,
+        meter_id,
+        has_data,
+        energy_j,
+        data_start_us,
+        data_end_us,
+        curve_start_j,
+        curve_end_j
+    from {{ ref('int_run_energy') }}
     {%- if is_incremental() %}
     where
         through_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
@@ -42,23 +50,32 @@ run_energy as (
 ),
 
 meter_spans as (
-    select * from {{ ref('int_meter_spans') }}
-),
-
-all_energy_curve as (
-    select * from {{ ref('int_energy_curve') }}
-),
-
-curve_instants as (
-    select * from {{ ref('int_energy_curve') }}
+    select
+        meter_id,
+        zone,
+        first_us,
+        last_us
+    from {{ ref('int_meter_spans') }}
 ),
 
 intensity_periods as (
-    select * from {{ ref('stg_raw__carbon_intensity_periods') }}
+    select
+        zone,
+        series_provider,
+        from_at,
+        to_at,
+        g_per_kwh,
+        carbon_source
+    from {{ ref('stg_raw__carbon_intensity_periods') }}
 ),
 
 latest_annual as (
-    select * from {{ ref('int_zone_annual_intensity') }}
+    select
+        zone,
+        annual_g_per_kwh,
+        annual_source,
+        annual_data_year
+    from {{ ref('int_zone_annual_intensity') }}
 ),
 
 zone_providers as (
@@ -122,12 +139,8 @@ meter_first_points as (
 first_point_intensity as (
 -- the intensity in effect at each meter's first reading
     {{ asof_join(
-        left='meter_first_points',
-        right='zone_breakpoints',
-        by=['zone', 'curve_provider'],
-        left_ts='ts_us',
-        right_ts='ts_us',
-        right_columns=['g_per_kwh', 'series_source'],
+        'meter_first_points', 'zone_breakpoints', ['zone', 'curve_provider'], 'ts_us', 'ts_us',
+        ['g_per_kwh', 'series_source']
     ) }}
 ),
 
@@ -171,7 +184,7 @@ curve_floors as (
     select
         curve_instants.meter_id,
         max(curve_instants.ts_us) as floor_us
-    from curve_instants
+    from {{ ref('int_energy_curve') }} as curve_instants
     inner join point_ranges
         on
             curve_instants.meter_id = point_ranges.meter_id
@@ -182,8 +195,13 @@ curve_floors as (
 energy_curve as (
     -- the readings the points can match (not the whole curve: its sort would cost more than
     -- everything else here)
-    select all_energy_curve.*
-    from all_energy_curve
+    select
+        all_energy_curve.meter_id,
+        all_energy_curve.ts_us,
+        all_energy_curve.energy_j,
+        all_energy_curve.rate_w,
+        all_energy_curve.slope_w_per_us
+    from {{ ref('int_energy_curve') }} as all_energy_curve
     inner join point_ranges
         on all_energy_curve.meter_id = point_ranges.meter_id
     left join curve_floors
@@ -195,14 +213,8 @@ energy_curve as (
 
 points_with_energy as (
     {{ asof_join(
-        left='meter_points',
-        right='energy_curve',
-        by=['meter_id'],
-        left_ts='ts_us',
-        right_ts='ts_us',
-        right_columns=[
-            ('ts_us', 'match_ts_us'), ('energy_j', 'match_energy_j'), 'rate_w', 'slope_w_per_us',
-        ],
+        'meter_points', 'energy_curve', ['meter_id'], 'ts_us', 'ts_us',
+        [('ts_us', 'match_ts_us'), ('energy_j', 'match_energy_j'), 'rate_w', 'slope_w_per_us']
     ) }}
 ),
 
@@ -289,12 +301,8 @@ run_probes as (
 
 probes_matched as (
     {{ asof_join(
-        left='run_probes',
-        right='carbon_curve',
-        by=['meter_id', 'curve_provider'],
-        left_ts='probe_us',
-        right_ts='ts_us',
-        right_columns=['is_series', 'g_per_kwh', 'series_source', 'curve_j', 'co2_g', 'fallback_points'],
+        'run_probes', 'carbon_curve', ['meter_id', 'curve_provider'], 'probe_us', 'ts_us',
+        ['is_series', 'g_per_kwh', 'series_source', 'curve_j', 'co2_g', 'fallback_points']
     ) }}
 ),
 

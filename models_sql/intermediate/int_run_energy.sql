@@ -1,8 +1,8 @@
--- Energy of every run from the cumulative curve: E(end) - E(start), each bound's latest reading at or
--- before it found through the curve's blocks (below), plus the held / interpolated remainder. No per-run scan of the
--- readings. Bounds outside the meter's data are clamped to its first / last reading: the energy
--- covers only the part of the run with data (coverage < 1); a run with no data at all gets null
--- energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
+-- Energy of every run from the cumulative curve: E(end) - E(start), each bound's latest reading at
+-- or before it found through the curve's blocks (below), plus the held / interpolated remainder. No
+-- per-run scan of the readings. Bounds outside the meter's data are clamped to its first / last
+-- reading: the energy covers only the part of the run with data (coverage < 1); a run with no data
+-- at all gets null energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
 -- One row per (run, meter) of int_run_bounds: a run seen by several meters gets each one's energy.
 -- Incremental (macros/incremental.sql): a build recomputes only the runs that are new or changed in
 -- int_run_bounds (any of their (run, meter) pairs) and the runs ending at or after the first reading
@@ -11,25 +11,51 @@
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
     unique_key='run_id',
 ) }}
 with
 
 all_run_bounds as (
-    select * from {{ ref('int_run_bounds') }}
+    select
+        run_id,
+        meter_id,
+        start_us,
+        end_us,
+        duration_us
+    from {{ ref('int_run_bounds') }}
 ),
 
 meter_spans as (
-    select * from {{ ref('int_meter_spans') }}
+    select
+        meter_id,
+        first_us,
+        last_us
+    from {{ ref('int_meter_spans') }}
 ),
+
+{%- set watermark = run_energy_watermark() if is_incremental() else none %}
+{#- The curve, read by reference in each place (a CTE read several times would be materialised);
+    an incremental build reads only the readings the changed runs' probes can match (filters on
+    literals: zone maps skip the rest). -#}
+{%- set energy_curve -%}
+(
+    select
+        meter_id, reading_index, ts_us, next_ts_us, energy_j, covered_us, rate_w, slope_w_per_us, is_covered
+    from {{ ref('int_energy_curve') }}
+    {%- if watermark is not none %}
+    where {{ run_energy_curve_filter(watermark) }}
+    {%- endif %}
+)
+{%- endset %}
+{%- if watermark is not none %}
 
 all_energy_curve as (
-    select * from {{ ref('int_energy_curve') }}
+    select
+        meter_id,
+        ts_us,
+        through_load_id
+    from {{ ref('int_energy_curve') }}
 ),
-
-{%- if is_incremental() %}
-{%- set watermark = run_energy_watermark() %}
 
 {{ run_energy_changed_runs_ctes(watermark) }},
 {%- endif %}
@@ -41,20 +67,6 @@ run_bounds as (
     inner join changed_runs
         on all_run_bounds.run_id = changed_runs.run_id
     {%- endif %}
-),
-
-energy_curve as (
-    select *
-    from all_energy_curve
-    {%- if is_incremental() %}
-    -- the readings the changed runs' probes can match (filters on literals: zone maps skip the rest)
-    where {{ run_energy_curve_filter(watermark) }}
-    {%- endif %}
-),
-
-curve_blocks as (
-    -- the readings the largest-gap lookup reads (a second scan of the table in a full build)
-    select * from {% if is_incremental() %}energy_curve{% else %}{{ ref('int_energy_curve') }}{% endif %}
 ),
 
 clamped as (
@@ -100,19 +112,12 @@ curve_block_starts as (
         meter_id,
         {{ int_div('reading_index', energy_var('gap_block_size')) }} as curve_block,
         min(ts_us) as block_start_us
-    from energy_curve
+    from {{ energy_curve }} as energy_curve
     group by meter_id, {{ int_div('reading_index', energy_var('gap_block_size')) }}
 ),
 
 probe_blocks as (
-    {{ asof_join(
-        left='probes',
-        right='curve_block_starts',
-        by=['meter_id'],
-        left_ts='probe_us',
-        right_ts='block_start_us',
-        right_columns=['curve_block'],
-    ) }}
+    {{ asof_join('probes', 'curve_block_starts', ['meter_id'], 'probe_us', 'block_start_us', ['curve_block']) }}
 ),
 
 probe_readings as (
@@ -123,7 +128,7 @@ probe_readings as (
         probe_blocks.probe_us,
         max(energy_curve.reading_index) as reading_index
     from probe_blocks
-    inner join energy_curve
+    inner join {{ energy_curve }} as energy_curve
         on
             probe_blocks.meter_id = energy_curve.meter_id
             and probe_blocks.curve_block = {{ int_div('energy_curve.reading_index', energy_var('gap_block_size')) }}
@@ -131,59 +136,41 @@ probe_readings as (
     group by probe_blocks.run_id, probe_blocks.meter_id, probe_blocks.bound, probe_blocks.probe_us
 ),
 
-matched as (
+evaluated as (
+    -- each probe's curve value: the reading's energy_j plus the remainder up to the probe
     select
         probe_readings.run_id,
         probe_readings.meter_id,
         probe_readings.bound,
-        probe_readings.probe_us,
         energy_curve.reading_index,
         energy_curve.ts_us as match_ts_us,
         energy_curve.next_ts_us,
         energy_curve.energy_j,
-        energy_curve.covered_us,
-        energy_curve.rate_w,
-        energy_curve.slope_w_per_us,
-        energy_curve.is_covered
+        {{ curve_remainder_j(
+            'probe_readings.probe_us', 'energy_curve.ts_us', 'energy_curve.rate_w', 'energy_curve.slope_w_per_us'
+        ) }} as remainder_j,
+        energy_curve.covered_us + case
+            when probe_readings.probe_us > energy_curve.ts_us and energy_curve.is_covered
+                then probe_readings.probe_us - energy_curve.ts_us
+            else 0
+        end as covered_us
     from probe_readings
-    inner join energy_curve
+    inner join {{ energy_curve }} as energy_curve
         on
             probe_readings.meter_id = energy_curve.meter_id
             and probe_readings.reading_index = energy_curve.reading_index
 ),
 
-evaluated as (
-    select
-        run_id,
-        meter_id,
-        bound,
-        reading_index,
-        match_ts_us,
-        next_ts_us,
-        energy_j,
-        {{ curve_remainder_j('probe_us', 'match_ts_us', 'rate_w', 'slope_w_per_us') }} as remainder_j,
-        covered_us + case
-            when probe_us > match_ts_us and is_covered then probe_us - match_ts_us
-            else 0
-        end as covered_at_us
-    from matched
-),
-
 pivoted as (
+    -- one row per (run, meter): each bound's values side by side (start_energy_j, end_energy_j, ...)
     select
+        {%- for bound in ['start', 'end'] %}
+            {%- for column in ['energy_j', 'remainder_j', 'covered_us', 'reading_index', 'match_ts_us', 'next_ts_us'] %}
+                max(case when bound = '{{ bound }}' then {{ column }} end) as {{ bound }}_{{ column }},
+            {%- endfor %}
+        {%- endfor %}
         run_id,
-        meter_id,
-        max(case when bound = 'start' then energy_j end) as start_energy_j,
-        max(case when bound = 'start' then remainder_j end) as start_remainder_j,
-        max(case when bound = 'start' then covered_at_us end) as start_covered_us,
-        max(case when bound = 'start' then reading_index end) as start_reading_index,
-        max(case when bound = 'start' then match_ts_us end) as start_match_ts_us,
-        max(case when bound = 'start' then next_ts_us end) as start_next_ts_us,
-        max(case when bound = 'end' then energy_j end) as end_energy_j,
-        max(case when bound = 'end' then remainder_j end) as end_remainder_j,
-        max(case when bound = 'end' then covered_at_us end) as end_covered_us,
-        max(case when bound = 'end' then reading_index end) as end_reading_index,
-        max(case when bound = 'end' then match_ts_us end) as end_match_ts_us
+        meter_id
     from evaluated
     group by run_id, meter_id
 ),
@@ -243,7 +230,7 @@ inner_gaps as (
         gap_lookups.meter_id,
         max(curve_blocks.next_ts_us - curve_blocks.ts_us) as inner_max_gap_us
     from gap_lookups
-    inner join curve_blocks
+    inner join {{ energy_curve }} as curve_blocks
         on
             gap_lookups.meter_id = curve_blocks.meter_id
             and gap_lookups.gap_block = {{ int_div('curve_blocks.reading_index', energy_var('gap_block_size')) }}

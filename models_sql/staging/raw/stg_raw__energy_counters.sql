@@ -1,12 +1,7 @@
 -- cumulative counter readings in J, as read (wraps and resets are undone in intermediate) (one row per
 -- (meter, instant), the most recent load wins: macros/latest_load_series.sql)
-with
-
-source as (
-    select * from {{ source('raw', 'energy_counters') }}
-),
-
-renamed as (
+{%- set renamed -%}
+(
     select
         meter_id,
         measured_at,
@@ -14,9 +9,12 @@ renamed as (
         counter_range_j,
         load_id,
         line_number
-    from source
-),
+    from {{ source('raw', 'energy_counters') }}
+)
+{%- endset %}
 
-{{ latest_load_series_ctes('renamed', 'meter_id', 'measured_at') }}
+with
+
+{{ latest_load_series_ctes(renamed, 'meter_id', 'measured_at') }}
 
 select * from latest
