@@ -63,21 +63,24 @@
     {%- if not execute -%}{{ return(plan) }}{%- endif -%}
     {%- set new_rows -%}
         with
-        stored as (
-            select
-                meter_id,
-                max(ts_us) as last_us,
-                min(curve_kind) as curve_kind
-            from {{ this }}
-            group by meter_id
-        ),
-
         watermark as (
             select coalesce(max(through_load_id), 0) as load_id from {{ this }}
         ),
 
         new_points as (
             {{ new_curve_points('(select load_id from watermark)') }}
+        ),
+
+        stored as (
+            -- only the meters with new points (the curve is stored meter by meter: zone maps skip
+            -- the others; nothing is read when nothing was loaded)
+            select
+                meter_id,
+                max(ts_us) as last_us,
+                min(curve_kind) as curve_kind
+            from {{ this }}
+            where meter_id in (select meter_id from new_points)
+            group by meter_id
         ),
 
         new_by_meter as (
@@ -108,19 +111,28 @@
     {%- set n_new = {} -%}
     {#- a meter registered again with a changed change-only rule (its gap limit): rebuilt -#}
     {%- set reregistered -%}
+        with
+        registered as (
+            select
+                meter_id,
+                source_format
+            from {{ ref('stg_raw__meters') }}
+            where load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+        )
+
         select stored.meter_id
         from (
             select
                 meter_id,
                 bool_or(reports_changes_only) as reports_changes_only
             from {{ this }}
+            where meter_id in (select meter_id from registered)
             group by meter_id
         ) as stored
-        inner join {{ ref('stg_raw__meters') }} as meters
+        inner join registered as meters
             on stored.meter_id = meters.meter_id
         where
-            meters.load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
-            and stored.reports_changes_only
+            stored.reports_changes_only
             != coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
     {%- endset -%}
     {%- for row in run_query(reregistered) -%}
