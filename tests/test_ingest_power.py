@@ -7,7 +7,6 @@ from datetime import datetime
 import polars as pl
 import pytest
 from flopwatt.ingest import power
-from flopwatt.ingest.loader import load
 from helpers import raw
 
 from flopwatt.core.errors import IngestError
@@ -142,18 +141,16 @@ def test_wrong_format_fails_naming_file_and_line_and_loads_nothing(make_file, db
     assert not db_file.exists()
 
 
-def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
-    f = make_file(
-        "p.csv",
+def test_mixed_good_and_bad_rows_load_and_quarantine(load_counts, quarantine, db_file):
+    text = (
         "timestamp,watts,meter_id\n"
         "2024-01-01T00:00:00Z,10,a\n"
         "not a time,10,a\n"
         "2024-01-01T00:00:02Z,ten,a\n"
-        "2024-01-01T00:00:03Z,12,a\n",
+        "2024-01-01T00:00:03Z,12,a\n"
     )
-    res = load(power.parse(f))
-    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (4, 2, 2)
+    assert load_counts(power.parse, text) == (4, 2, 2)
     assert raw(db_file, "select count(*) from raw.power_readings") == [(2,)]
-    q = raw(db_file, "select line_number, reason from raw.quarantine order by 1")
-    assert [ln for ln, _ in q] == [3, 4]
-    assert "unparseable timestamp" in q[0][1] and "not a number" in q[1][1]
+    q = quarantine()
+    assert list(q) == [3, 4]
+    assert "unparseable timestamp" in q[3] and "not a number" in q[4]
