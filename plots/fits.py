@@ -140,15 +140,7 @@ def fit_linear(
     if np.ptp(xa) == 0:
         raise FitError(f"{name}: all x values are equal, no slope can be fitted")
     lr = stats.linregress(xa, ya)
-    y_fit = lr.intercept + lr.slope * xa
-    rmse, mae = residual_errors(ya, y_fit)
-    constant_y = np.ptp(ya) == 0
-    if constant_y:  # correlations are undefined; scipy would warn and return nan
-        pr = pp = sr = sp = math.nan
-    else:
-        pr, pp = stats.pearsonr(xa, ya)
-        sr, sp = stats.spearmanr(xa, ya)
-    lo, hi = bootstrap_slope_ci(xa, ya, n_boot=n_boot, seed=seed)
+    rmse, mae = residual_errors(ya, lr.intercept + lr.slope * xa)
     return FitResult(
         name=name,
         label=label or name,
@@ -162,18 +154,35 @@ def fit_linear(
         p_value=float(lr.pvalue),
         stderr=float(lr.stderr),
         intercept_stderr=float(lr.intercept_stderr),
-        pearson_r=float(pr),
-        pearson_p=float(pp),
-        spearman_rho=float(sr),
-        spearman_p=float(sp),
+        **_correlations(xa, ya),
         rmse=rmse,
         mae=mae,
-        slope_ci_low=lo,
-        slope_ci_high=hi,
-        n_bootstrap=n_boot,
-        seed=seed,
+        **_slope_interval(xa, ya, n_boot=n_boot, seed=seed),
         models=tuple(models),
     )
+
+
+def _correlations(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """FitResult's Pearson and Spearman fields; nan when y is constant (then they are undefined,
+    and scipy would warn)."""
+    from scipy import stats
+
+    if np.ptp(y) == 0:
+        return dict.fromkeys(("pearson_r", "pearson_p", "spearman_rho", "spearman_p"), math.nan)
+    pearson = stats.pearsonr(x, y)
+    spearman = stats.spearmanr(x, y)
+    return {
+        "pearson_r": float(pearson.statistic),
+        "pearson_p": float(pearson.pvalue),
+        "spearman_rho": float(spearman.statistic),
+        "spearman_p": float(spearman.pvalue),
+    }
+
+
+def _slope_interval(x: np.ndarray, y: np.ndarray, *, n_boot: int, seed: int) -> dict:
+    """FitResult's bootstrap fields: the slope's interval and how it was drawn (reproducible)."""
+    low, high = bootstrap_slope_ci(x, y, n_boot=n_boot, seed=seed)
+    return {"slope_ci_low": low, "slope_ci_high": high, "n_bootstrap": n_boot, "seed": seed}
 
 
 # --- the fit sets --------------------------------------------------------------------------------

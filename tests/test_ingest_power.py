@@ -7,7 +7,6 @@ from datetime import datetime
 import polars as pl
 import pytest
 from flopwatt.ingest import power
-from flopwatt.ingest.loader import load
 from helpers import raw
 
 from flopwatt.core.errors import IngestError
@@ -17,22 +16,50 @@ def readings(batch) -> list[tuple]:
     return batch.tables["power_readings"].select("meter_id", "measured_at", "power_w").rows()
 
 
-def test_generic_csv_with_offsets_and_meter_column(make_file):
-    f = make_file(
-        "p.csv",
-        "timestamp,watts,meter_id\n"
-        "2024-01-01T10:00:00Z,100,plug\n"
-        "2024-01-01T11:00:03+01:00,150.5,plug\n"
-        "2024-01-01 10:00:06.250-02:00,0,gpu0\n",
-    )
-    b = power.parse(f).collect()
-    assert b.format == "generic"
-    assert readings(b) == [
-        ("plug", datetime(2024, 1, 1, 10, 0, 0), 100.0),
-        ("plug", datetime(2024, 1, 1, 10, 0, 3), 150.5),
-        ("gpu0", datetime(2024, 1, 1, 12, 0, 6, 250000), 0.0),
-    ]
-    assert sorted(b.tables["meters"]["meter_id"].to_list()) == ["gpu0", "plug"]
+@pytest.mark.parametrize(
+    ("text", "expected_format", "expected_readings", "expected_quarantine"),
+    [
+        pytest.param(
+            "timestamp,watts,meter_id\n"
+            "2024-01-01T10:00:00Z,100,plug\n"
+            "2024-01-01T11:00:03+01:00,150.5,plug\n"
+            "2024-01-01 10:00:06.250-02:00,0,gpu0\n",
+            "generic",
+            [
+                ("plug", datetime(2024, 1, 1, 10, 0, 0), 100.0),
+                ("plug", datetime(2024, 1, 1, 10, 0, 3), 150.5),
+                ("gpu0", datetime(2024, 1, 1, 12, 0, 6, 250000), 0.0),
+            ],
+            {},
+            id="generic-offsets-and-meter-column",
+        ),
+        pytest.param(
+            # the reference study's event export: a unit on each row (0.1 kW = 100 W)
+            "last_changed,entity_id,node_id,power_consumption,unit\n"
+            "2020-08-07 14:46:20.5+00:00,sensor.pm,7,95.5,W\n"
+            "2020-08-07 14:46:23.5+00:00,sensor.pm,7,0.1,kW\n"
+            "2020-08-07 14:46:26.5+00:00,sensor.pm,7,5,MW-ish\n",
+            "ha-events",
+            [
+                ("sensor.pm", datetime(2020, 8, 7, 14, 46, 20, 500000), 95.5),
+                ("sensor.pm", datetime(2020, 8, 7, 14, 46, 23, 500000), 100.0),
+            ],
+            {4: "is not a power unit"},
+            id="reference-study-event-export-with-unit-column",
+        ),
+    ],
+)
+def test_auto_format_readings_meters_and_quarantine(
+    make_file, text, expected_format, expected_readings, expected_quarantine
+):
+    b = power.parse(make_file("p.csv", text)).collect()
+    assert b.format == expected_format
+    assert readings(b) == expected_readings
+    meters = sorted(b.tables["meters"]["meter_id"].to_list())
+    assert meters == sorted({meter for meter, _, _ in expected_readings})
+    reasons = dict(b.quarantine.select("line_number", "reason").rows())
+    assert set(reasons) == set(expected_quarantine)
+    assert all(expected in reasons[line] for line, expected in expected_quarantine.items())
 
 
 def test_naive_timestamps_need_tz_and_name_file_and_line(make_file):
@@ -95,20 +122,6 @@ def test_ha_history_export_states_and_kw(make_file):
     assert b.rows_read == b.rows_loaded + b.rows_quarantined == 6
 
 
-def test_reference_study_event_export_with_unit_column(make_file):
-    f = make_file(
-        "power_reading.csv",
-        "last_changed,entity_id,node_id,power_consumption,unit\n"
-        "2020-08-07 14:46:20.5+00:00,sensor.pm,7,95.5,W\n"
-        "2020-08-07 14:46:23.5+00:00,sensor.pm,7,0.1,kW\n"
-        "2020-08-07 14:46:26.5+00:00,sensor.pm,7,5,MW-ish\n",
-    )
-    b = power.parse(f).collect()
-    assert b.format == "ha-events"
-    assert [r[2] for r in readings(b)] == [95.5, 100.0]
-    assert "is not a power unit" in b.quarantine["reason"][0]
-
-
 def test_parquet_generic(tmp_path):
     path = tmp_path / "p.parquet"
     pl.DataFrame(
@@ -128,18 +141,16 @@ def test_wrong_format_fails_naming_file_and_line_and_loads_nothing(make_file, db
     assert not db_file.exists()
 
 
-def test_mixed_good_and_bad_rows_load_and_quarantine(make_file, db_file):
-    f = make_file(
-        "p.csv",
+def test_mixed_good_and_bad_rows_load_and_quarantine(load_counts, quarantine, db_file):
+    text = (
         "timestamp,watts,meter_id\n"
         "2024-01-01T00:00:00Z,10,a\n"
         "not a time,10,a\n"
         "2024-01-01T00:00:02Z,ten,a\n"
-        "2024-01-01T00:00:03Z,12,a\n",
+        "2024-01-01T00:00:03Z,12,a\n"
     )
-    res = load(power.parse(f))
-    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (4, 2, 2)
+    assert load_counts(power.parse, text) == (4, 2, 2)
     assert raw(db_file, "select count(*) from raw.power_readings") == [(2,)]
-    q = raw(db_file, "select line_number, reason from raw.quarantine order by 1")
-    assert [ln for ln, _ in q] == [3, 4]
-    assert "unparseable timestamp" in q[0][1] and "not a number" in q[1][1]
+    q = quarantine()
+    assert list(q) == [3, 4]
+    assert "unparseable timestamp" in q[3] and "not a number" in q[4]

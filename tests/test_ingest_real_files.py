@@ -11,7 +11,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from flopwatt.ingest import carbon_series, codecarbon_csv, counters, nvidia_smi, power, runs
+from flopwatt.ingest import (
+    accuracy,
+    carbon_series,
+    codecarbon_csv,
+    counters,
+    nvidia_smi,
+    power,
+    runs,
+)
 from flopwatt.ingest.loader import load
 from flopwatt.ingest.tabular import TRUNCATED
 from helpers import raw, run_cli
@@ -65,11 +73,10 @@ def test_nvidia_smi_device_columns_that_vary_together_name_the_meter_by_the_firs
     assert b.tables["power_readings"]["measured_at"].to_list()[0] == datetime(2024, 6, 3, 10)
 
 
-def test_identical_rows_are_duplicates_differing_rows_a_conflict(make_file, db_file):
+def test_identical_rows_are_duplicates_differing_rows_a_conflict(load_counts, quarantine, db_file):
     # line 3 repeats line 2 exactly: a duplicate (one copy kept); lines 5 and 6 give two values
     # for one instant of one meter: both quarantined, each naming the other line
-    f = make_file(
-        "plug.csv",
+    text = (
         "timestamp,watts,meter_id\n"
         "2024-01-01T00:00:00Z,100,plug\n"
         "2024-01-01T00:00:00Z,100,plug\n"
@@ -77,17 +84,15 @@ def test_identical_rows_are_duplicates_differing_rows_a_conflict(make_file, db_f
         "2024-01-01T00:00:10Z,90,plug\n"
         "2024-01-01T00:00:10Z,95,plug\n"
         "2024-01-01T00:00:10Z,90,other\n"
-        "2024-01-01T00:00:15Z,110,plug\n",
+        "2024-01-01T00:00:15Z,110,plug\n"
     )
-    res = load(power.parse(f))
-    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (7, 4, 3)
-    q = dict(raw(db_file, "select line_number, reason from raw.quarantine"))
+    assert load_counts(power.parse, text) == (7, 4, 3)
+    q = quarantine()
     assert set(q) == {3, 5, 6}
     assert q[3].startswith("duplicate") and "line 2" in q[3]
     assert q[5].startswith("conflict") and "line 6" in q[5]
     assert q[6].startswith("conflict") and "line 5" in q[6]
-    texts = dict(raw(db_file, "select line_number, raw_text from raw.quarantine"))
-    assert texts[5] == "2024-01-01T00:00:10Z,90,plug"
+    assert quarantine("raw_text")[5] == "2024-01-01T00:00:10Z,90,plug"
     # one row per (meter, instant) is left for staging: nothing it could collapse silently
     assert raw(
         db_file,
@@ -96,7 +101,7 @@ def test_identical_rows_are_duplicates_differing_rows_a_conflict(make_file, db_f
     ) == [(0,)]
 
 
-def test_smart_plug_export_with_12_rows_a_minute_keeps_every_distinct_instant(make_file, db_file):
+def test_smart_plug_export_with_12_rows_a_minute_keeps_every_distinct_instant(load_counts, db_file):
     # a plug logged every 5 s (12 rows a minute, timestamps to the second) for 10 minutes; at the
     # 3rd minute the logger wrote its buffered row again (same second, same value): 121 rows, one
     # duplicate. Plug: 60 W for the first 5 minutes, 120 W after -> zero-order hold over 595 s:
@@ -106,20 +111,18 @@ def test_smart_plug_export_with_12_rows_a_minute_keeps_every_distinct_instant(ma
         for s in range(0, 600, 5)
     ]
     rows.insert(37, rows[36])
-    f = make_file("plug_export.csv", "timestamp,watts\n" + "".join(f"{t},{w}\n" for t, w in rows))
-    res = load(power.parse(f, meter="plug"))
-    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (121, 120, 1)
+    text = "timestamp,watts\n" + "".join(f"{t},{w}\n" for t, w in rows)
+    assert load_counts(power.parse, text, meter="plug") == (121, 120, 1)
     assert zoh_energy_j(db_file) == pytest.approx(53_400.0, rel=1e-12)
 
 
-def test_counters_with_two_values_at_one_instant_are_a_conflict(make_file, db_file):
-    f = make_file(
-        "c.csv",
+def test_counters_with_two_values_at_one_instant_are_a_conflict(load_counts):
+    text = (
         "timestamp,counter\n2024-01-01T00:00:00Z,10\n2024-01-01T00:00:00Z,11\n"
-        "2024-01-01T00:01:00Z,12\n",
+        "2024-01-01T00:01:00Z,12\n"
     )
-    res = load(counters.parse(f, format="generic", unit="Wh", meter="plug"))
-    assert (res.rows_loaded, res.rows_quarantined) == (1, 2)
+    loaded = load_counts(counters.parse, text, format="generic", unit="Wh", meter="plug")
+    assert loaded == (3, 1, 2)
 
 
 # ------------------------------------------------------------------ 7: options in the load key
@@ -178,18 +181,14 @@ def test_estimate_warning_counts_only_loaded_rows(make_file):
 # ------------------------------------------------------------------ 9: a cut-off last line
 
 
-def test_truncated_last_line_is_quarantined_not_the_file(make_file, db_file):
+def test_truncated_last_line_is_quarantined_not_the_file(load_counts, quarantine):
     # the logger was writing "2024-06-01T12:00:20+00:00,14" when the file was copied
-    f = make_file(
-        "live.csv",
+    text = (
         "timestamp,watts\n2024-06-01T12:00:00+00:00,10\n2024-06-01T12:00:10+00:00,12\n"
-        "2024-06-01T12:00:20",
+        "2024-06-01T12:00:20"
     )
-    res = load(power.parse(f, meter="m"))
-    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (3, 2, 1)
-    assert raw(db_file, "select line_number, raw_text, reason from raw.quarantine") == [
-        (4, "2024-06-01T12:00:20", TRUNCATED)
-    ]
+    assert load_counts(power.parse, text, meter="m") == (3, 2, 1)
+    assert quarantine("raw_text", "reason") == {4: ("2024-06-01T12:00:20", TRUNCATED)}
 
 
 def test_a_naive_timestamp_among_offsets_is_quarantined(make_file):
@@ -283,16 +282,12 @@ def test_codecarbon_runs_carry_the_files_country_as_zone(make_file, db_file):
 # ------------------------------------------------------------------ 5: missing metrics
 
 
-def test_accuracy_csv_missing_metric_is_null_never_nan(make_file, db_file):
-    f = make_file(
-        "acc.csv",
+def test_accuracy_csv_missing_metric_is_null_never_nan(load_counts, db_file):
+    text = (
         "model,weights,top1,top5\nvgg16,IMAGENET1K_FEATURES,nan,nan\n"
-        "resnet18,IMAGENET1K_V1,69.758,\n",
+        "resnet18,IMAGENET1K_V1,69.758,\n"
     )
-    from flopwatt.ingest import accuracy
-
-    res = load(accuracy.parse(f, as_="accuracy"))
-    assert (res.rows_loaded, res.rows_quarantined) == (1, 1)
+    assert load_counts(accuracy.parse, text, as_="accuracy") == (2, 1, 1)
     assert raw(db_file, "select model_name, top1_acc_pct, top5_acc_pct from raw.accuracy") == [
         ("resnet18", 69.758, None)
     ]
