@@ -200,7 +200,7 @@ meter_sampling as (
         median_intervals.median_interval_us,
         coalesce(meters.source_format in ({{ sql_list(energy_var('changes_only_formats')) }}), false)
             as reports_changes_only
-    from (select distinct meter_id from intervals) as segment_meters
+    from (select distinct meter_id from segments) as segment_meters
     left join median_intervals
         on segment_meters.meter_id = median_intervals.meter_id
     left join meters
