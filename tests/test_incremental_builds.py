@@ -29,7 +29,7 @@ from flopwatt.dbt_runner import run_dbt
 pytestmark = pytest.mark.slow
 
 T0 = datetime(2024, 3, 30, 23, 0, 0)  # local Europe/London, across the clocks-forward night
-MODELS = "+fct_run_energy"
+MODELS = ["+fct_run_energy", "+fct_run_meter_energy"]
 COUNTER_WRAP_J = 50_000  # the rapl counter's range
 # a short idle-baseline window (default 3600 s, longer than these logs), so that an append
 # recomputes the idle readings' tail only (in both the incremental and the full-refresh builds)
@@ -44,6 +44,9 @@ TABLES = {
     "intermediate.int_meter_idle_readings": ["meter_id", "ts_us"],
     "intermediate.int_meter_baselines": ["meter_id"],
     "intermediate.int_run_carbon": ["run_id", "meter_id"],
+    "intermediate.int_run_meter_energy": ["run_id", "meter_id"],
+    "intermediate.int_run_energy_totals": ["run_id"],
+    "intermediate.int_counted_meter_sets": ["counted_meter_ids"],
     "marts.fct_run_meter_energy": ["run_id", "meter_id"],
     "marts.fct_run_energy": ["run_id"],
 }
@@ -143,7 +146,7 @@ def _check_against_full_refresh(db, tmp, step: str) -> None:
     mp = pytest.MonkeyPatch()
     mp.setenv("FLOPWATT_DB", str(copy))
     try:
-        run_dbt(["run", "--full-refresh", "--select", MODELS, *VARS], quiet=True)
+        run_dbt(["run", "--full-refresh", "--select", *MODELS, *VARS], quiet=True)
     finally:
         mp.undo()
     for table, keys in TABLES.items():
@@ -168,8 +171,28 @@ def _idle_rows(db) -> dict[str, tuple[int, int]]:
     return {meter: (recomputed, stored) for meter, recomputed, stored in rows}
 
 
+def _run_level_state(db) -> dict:
+    """The runs int_run_energy_totals rewrote in the latest build, every run's (meter, end_us)
+    pairs, and each meter's last reading (int_meter_spans)."""
+    rewritten = {
+        r[0]
+        for r in _query(
+            db,
+            "select run_id from intermediate.int_run_energy_totals "
+            "where through_load_id = (select max(load_id) from raw.loads)",
+        )
+    }
+    ends: dict[str, list] = {}
+    for run_id, meter_id, end_us in _query(
+        db, "select run_id, meter_id, end_us from intermediate.int_run_bounds"
+    ):
+        ends.setdefault(run_id, []).append((meter_id, end_us))
+    last = dict(_query(db, "select meter_id, last_us from intermediate.int_meter_spans"))
+    return {"rewritten": rewritten, "ends": ends, "last_us": last}
+
+
 def _build() -> None:
-    run_dbt(["run", "--select", MODELS, *VARS], quiet=True)
+    run_dbt(["run", "--select", *MODELS, *VARS], quiet=True)
 
 
 def _load_power(path) -> None:
@@ -229,6 +252,7 @@ def grown(tmp_path_factory):
             [*_runs_over(meters, 10, 900, 97, 40), ("vit_b_16", 850, 1000, "rack-a")],
         )
         build("first")
+        steps["runs_first"] = _run_level_state(db)
 
         # 2. appended exports of every meter, runs over them, one run ending past the data
         _load_power(_power_csv(tmp / "p2.csv", rng, ["rack-a", "rack-b"], 905, 1800))
@@ -240,6 +264,7 @@ def grown(tmp_path_factory):
         )
         build("append")
         steps["idle_append"] = _idle_rows(db)
+        steps["runs_append"] = _run_level_state(db)
         steps["append_total"] = _curve_rows_rewritten(db, latest=False)
 
         # 3. late readings inside rack-a's processed span, an overlapping re-export of rack-b with
@@ -299,6 +324,25 @@ def test_an_append_recomputes_only_the_idle_readings_tail(grown):
     for meter in ("rack-a", "rack-b", "rapl"):
         recomputed, stored = steps["idle_append"][meter]
         assert 0 < recomputed < stored, (meter, recomputed, stored)
+
+
+def test_an_append_rewrites_only_the_runs_it_reaches(grown):
+    # the run-level rows hold no per-meter value that a new reading moves (baselines and gap
+    # limits are joined by the fct_ views): an append rewrites the new runs and the old runs
+    # ending at or after their meter's last reading before it (that reading's interval is new),
+    # not every run of every appended meter
+    _, steps = grown
+    before, after = steps["runs_first"], steps["runs_append"]
+    new_runs = set(after["ends"]) - set(before["ends"])
+    assert new_runs and new_runs <= after["rewritten"]
+    old_rewritten = after["rewritten"] - new_runs
+    reaching = {
+        run_id
+        for run_id, pairs in before["ends"].items()
+        if any(end_us >= before["last_us"].get(meter, end_us + 1) for meter, end_us in pairs)
+    }
+    assert old_rewritten == reaching
+    assert len(old_rewritten) < len(before["ends"]) / 4
 
 
 def test_late_data_rebuilds_only_that_meter(grown):

@@ -19,3 +19,17 @@
 {% macro spark__regex_group(expr, pattern, group) -%}
     regexp_extract({{ expr }}, '{{ pattern | replace("\\", "\\\\") | replace("'", "\\'") }}', {{ group }})
 {%- endmacro %}
+
+{#- The non-null values of a string expression within a group (distinct there), sorted and joined
+    with `separator` (null when there are none): the group's set as one comparable value. -#}
+{% macro sorted_set_string(expr, separator) -%}
+    {{ return(adapter.dispatch('sorted_set_string', 'flopwatt')(expr, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_set_string(expr, separator) -%}
+    string_agg({{ expr }}, {{ sql_literal(separator) }} order by {{ expr }})
+{%- endmacro %}
+
+{% macro spark__sorted_set_string(expr, separator) -%}
+    nullif(array_join(array_sort(collect_list({{ expr }})), {{ sql_literal(separator) }}), '')
+{%- endmacro %}

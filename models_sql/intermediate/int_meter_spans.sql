@@ -4,7 +4,7 @@
 -- Its host: a meter registered without a host is its own host (host_id = meter_id).
 -- The median interval is that of the intervals int_energy_curve's gap limit is derived from.
 -- Incremental (macros/incremental.sql): a build recomputes the meters whose curve was rewritten or
--- whose meters row was loaded again since the last.
+-- whose registration changed (stg_raw__meters.changed_load_id) since the last.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -18,7 +18,7 @@ meters as (
         meter_kind,
         zone,
         host_id,
-        load_id
+        changed_load_id
     from {{ ref('stg_raw__meters') }}
 ),
 
@@ -31,7 +31,7 @@ computed_meters as (
         or meter_id in (
             select meter_id
             from meters
-            where load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+            where changed_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
         )
     {%- endif %}
 ),

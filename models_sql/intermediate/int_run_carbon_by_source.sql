@@ -12,7 +12,7 @@
 -- 'series+annual'.
 -- Incremental (macros/incremental.sql): a build recomputes the runs int_run_energy recomputed since
 -- the last (their meter's carbon curve before their end is unchanged), and every run when a carbon
--- intensity or a meter's registration (its zone) was loaded since.
+-- intensity was loaded or a meter's registration (its zone) changed since.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -43,7 +43,7 @@ run_energy as (
                 union all
                 select load_id from {{ ref('stg_raw__carbon_intensity_periods') }}
                 union all
-                select load_id from {{ ref('stg_raw__meters') }}
+                select changed_load_id as load_id from {{ ref('stg_raw__meters') }}
             ) as carbon_loads
         ) > (select coalesce(max(through_load_id), 0) from {{ this }})
     {%- endif %}

@@ -1,61 +1,21 @@
--- One row per (run, meter) that saw the run (int_run_bounds): energy, coverage, gaps, baseline, net
--- energy and carbon of that meter, computed exactly as for a run measured by one meter, and the
--- meter's part in the run's total (the attribution rule, README "Whole-machine energy"):
---   meter_role       wall | component (cpu_package, dram, a GPU the run used) | other_device (a
---                    GPU of the host the run did not name) | estimate. A meter of unknown kind
---                    counts as a wall meter (the kind every power ingest defaults to).
---   energy_basis     what the run's total is made of, the same on every row of the run:
---                    'wall' when the run has wall meters and each one's data spans the whole run;
---                    else 'components' when a component has data for the run; else 'wall' when a
---                    wall meter has data for part of it; else 'estimate' when only an estimate
---                    has data; null when no meter has data.
---   counted_in_total the meter's energy is added into the run's total: its role is the basis
---                    (never a wall meter and its components together, never an other device; RAPL
---                    parents and children never both exist as meters). With no data at all every
---                    meter but other devices is counted (the total is then null).
+-- One row per (run, meter) that saw the run: int_run_meter_energy (energy, coverage, gaps, carbon
+-- and the meter's part in the run's total; its header gives meter_role, energy_basis and
+-- counted_in_total) with the meter's gap limit (int_meter_spans) and idle baseline
+-- (int_meter_baselines), and the net energy above that baseline over the data span.
+-- A view: the meter's values move with each of its new readings, and joining them here keeps an
+-- incremental build from rewriting every run of the meter.
+{{ config(materialized='view') }}
 with
 
-run_bounds as (
-    select
-        run_id,
-        meter_id,
-        host_id,
-        meter_source,
-        is_other_device,
-        started_at,
-        start_us,
-        end_us,
-        duration_us,
-        has_overlap
-    from {{ ref('int_run_bounds') }}
+run_meter_energy as (
+    select * from {{ ref('int_run_meter_energy') }}
 ),
 
-run_energy as (
+meter_spans as (
     select
-        run_id,
         meter_id,
-        has_data,
-        data_start_us,
-        data_end_us,
-        energy_j,
-        readings_count,
-        max_gap_us,
-        covered_us
-    from {{ ref('int_run_energy') }}
-),
-
-run_carbon as (
-    select
-        run_id,
-        meter_id,
-        zone,
-        co2_g,
-        carbon_intensity_g_per_kwh,
-        carbon_method,
-        series_source,
-        annual_source,
-        annual_data_year
-    from {{ ref('int_run_carbon') }}
+        gap_limit_us
+    from {{ ref('int_meter_spans') }}
 ),
 
 meter_baselines as (
@@ -67,103 +27,18 @@ meter_baselines as (
     from {{ ref('int_meter_baselines') }}
 ),
 
-meters as (
-    -- every meter's kind (as registered, else as int_meter_spans resolved it) and gap limit
-    select
-        coalesce(spans.meter_id, registered.meter_id) as meter_id,
-        coalesce(registered.meter_kind, spans.meter_kind) as meter_kind,
-        spans.gap_limit_us
-    from {{ ref('int_meter_spans') }} as spans
-    full outer join {{ ref('stg_raw__meters') }} as registered
-        on spans.meter_id = registered.meter_id
-),
-
 measured as (
     select
-        run_bounds.run_id,
-        run_bounds.meter_id,
-        run_bounds.host_id,
-        run_bounds.meter_source,
-        meters.meter_kind,
-        case
-            when run_bounds.is_other_device then 'other_device'
-            when meters.meter_kind = 'estimate' then 'estimate'
-            when meters.meter_kind in ('cpu_package', 'dram', 'gpu') then 'component'
-            else 'wall'
-        end as meter_role,
-        run_bounds.start_us,
-        run_bounds.end_us,
-        run_bounds.duration_us / 1e6 as duration_s,
-        run_energy.has_data,
-        coalesce(
-            run_energy.has_data
-            and run_energy.data_start_us = run_bounds.start_us
-            and run_energy.data_end_us = run_bounds.end_us,
-            false
-        ) as spans_run,
-        run_energy.energy_j,
-        (run_energy.data_end_us - run_energy.data_start_us) / 1e6 as data_span_s,
-        run_energy.readings_count,
-        run_energy.max_gap_us / 1e6 as max_gap_s,
-        meters.gap_limit_us / 1e6 as gap_limit_s,
-        run_energy.covered_us / cast(run_bounds.duration_us as double) as coverage_ratio,
-        coalesce(run_energy.has_data and run_energy.covered_us = run_bounds.duration_us, false) as is_complete,
-        run_bounds.has_overlap,
+        run_meter_energy.*,
+        meter_spans.gap_limit_us / 1e6 as gap_limit_s,
         meter_baselines.baseline_power_w,
         meter_baselines.baseline_method,
-        meter_baselines.baseline_issue,
-        run_carbon.zone,
-        run_carbon.co2_g,
-        run_carbon.carbon_intensity_g_per_kwh,
-        run_carbon.carbon_method,
-        case run_carbon.carbon_method
-            when 'series' then run_carbon.series_source
-            when 'annual' then run_carbon.annual_source
-            when 'series+annual' then coalesce(run_carbon.series_source, 'series') || ' + ' || run_carbon.annual_source
-        end as carbon_source,
-        case run_carbon.carbon_method
-            when 'series' then {{ year_of('run_bounds.started_at') }}
-            else run_carbon.annual_data_year
-        end as carbon_data_year
-    from run_bounds
-    inner join run_energy
-        on
-            run_bounds.run_id = run_energy.run_id
-            and coalesce(run_bounds.meter_id, '') = coalesce(run_energy.meter_id, '')
-    left join run_carbon
-        on
-            run_bounds.run_id = run_carbon.run_id
-            and run_bounds.meter_id = run_carbon.meter_id
+        meter_baselines.baseline_issue
+    from run_meter_energy
+    left join meter_spans
+        on run_meter_energy.meter_id = meter_spans.meter_id
     left join meter_baselines
-        on run_bounds.meter_id = meter_baselines.meter_id
-    left join meters
-        on run_bounds.meter_id = meters.meter_id
-),
-
-run_flags as (
-    select
-        run_id,
-        sum(case when meter_role = 'wall' then 1 else 0 end) as n_wall_meters,
-        sum(case when meter_role = 'wall' and not spans_run then 1 else 0 end) as n_wall_not_spanning,
-        max(case when meter_role = 'wall' and has_data then 1 else 0 end) as wall_has_data,
-        max(case when meter_role = 'component' and has_data then 1 else 0 end) as component_has_data,
-        max(case when meter_role = 'estimate' and has_data then 1 else 0 end) as estimate_has_data
-    from measured
-    group by run_id
-),
-
-based as (
-    select
-        measured.*,
-        case
-            when run_flags.n_wall_meters > 0 and run_flags.n_wall_not_spanning = 0 then 'wall'
-            when run_flags.component_has_data = 1 then 'components'
-            when run_flags.wall_has_data = 1 then 'wall'
-            when run_flags.estimate_has_data = 1 then 'estimate'
-        end as energy_basis
-    from measured
-    inner join run_flags
-        on measured.run_id = run_flags.run_id
+        on run_meter_energy.meter_id = meter_baselines.meter_id
 )
 
 select
@@ -174,15 +49,11 @@ select
     meter_kind,
     meter_role,
     energy_basis,
-    case
-        when energy_basis is null then meter_role != 'other_device'
-        when energy_basis = 'components' then meter_role = 'component'
-        else meter_role = energy_basis
-    end as counted_in_total,
+    counted_in_total,
     duration_s,
     data_span_s,
-    coalesce(has_data, false) as has_data,
+    has_data,
     spans_run,
     {{ run_energy_columns() }},
     {{ run_quality_baseline_carbon_columns() }}
-from based
+from measured
