@@ -11,7 +11,9 @@
 
     `relation` is read twice: pass a table, a view or a parenthesised query, not a CTE that would
     be materialised for it. `prefix` names the CTEs it adds; call it inside a `with` list and select
-    from `<prefix>_medians`. -#}
+    from `<prefix>_medians`. `bucket_counts`: a relation of (group_column, bucket, n_bucket) already
+    counted (kept by an incremental model: bucket_counts_select), read instead of the first pass.
+    Its groups must be those of `relation`, each counted over the same values. -#}
 {% macro median_bucket(value) -%}
     case
         when {{ value }} < 0 then -1 - cast(floor(ln(1 - {{ value }}) * 256) as bigint)
@@ -19,8 +21,8 @@
     end
 {%- endmacro %}
 
-{% macro exact_median_ctes(relation, group_column, value_column, prefix) -%}
-{{ prefix }}_bucket_counts as (
+{#- The first pass: (group_column, bucket, n_bucket) of the non-null values. -#}
+{% macro bucket_counts_select(relation, group_column, value_column) -%}
     select
         {{ group_column }},
         {{ median_bucket(value_column) }} as bucket,
@@ -28,6 +30,20 @@
     from {{ relation }} as median_source
     where {{ value_column }} is not null
     group by {{ group_column }}, {{ median_bucket(value_column) }}
+{%- endmacro %}
+
+{% macro exact_median_ctes(relation, group_column, value_column, prefix, bucket_counts=none) -%}
+{{ prefix }}_bucket_counts as (
+    {%- if bucket_counts is none %}
+    {{ bucket_counts_select(relation, group_column, value_column) }}
+    {%- else %}
+    select
+        {{ group_column }},
+        bucket,
+        n_bucket
+    from {{ bucket_counts }} as counted_buckets
+    where bucket is not null and n_bucket > 0
+    {%- endif %}
 ),
 
 {{ prefix }}_bucket_ranks as (

@@ -39,6 +39,7 @@ VARS = ["--vars", "{baseline_window_s: 120}"]
 TABLES = {
     "intermediate.int_energy_curve": ["meter_id", "reading_index"],
     "intermediate.int_meter_spans": ["meter_id"],
+    "intermediate.int_meter_interval_counts": ["meter_id", "bucket"],
     "intermediate.int_run_bounds": ["run_id", "meter_id"],
     "intermediate.int_run_energy": ["run_id", "meter_id"],
     "intermediate.int_meter_idle_readings": ["meter_id", "ts_us"],
