@@ -252,7 +252,11 @@ def test_a_file_the_user_may_only_read_works_for_report_status_sql(warehouse, tm
 def test_a_failing_data_test_stops_the_report(warehouse, tmp_path):
     """The read-only data tests see the warehouse's data: a duplicated run breaks `unique`."""
     con = duckdb.connect(str(warehouse))
-    con.execute("insert into marts.fct_run_energy select * from marts.fct_run_energy limit 1")
+    # marts.fct_run_energy is a view over this table
+    con.execute(
+        "insert into intermediate.int_run_energy_totals "
+        "select * from intermediate.int_run_energy_totals limit 1"
+    )
     con.close()
     r = flopwatt(warehouse, "report", "--out", str(tmp_path / "r"))
     assert r.returncode == 1 and "data tests failed, report not written" in r.stderr
