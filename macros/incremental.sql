@@ -72,15 +72,14 @@
         ),
 
         stored as (
-            -- only the meters with new points (the curve is stored meter by meter: zone maps skip
-            -- the others; nothing is read when nothing was loaded)
+            -- the last point of each meter with new points: the only row without a next instant
+            -- (validity statistics skip every row group without a null: nothing else is read)
             select
                 meter_id,
-                max(ts_us) as last_us,
-                min(curve_kind) as curve_kind
+                ts_us as last_us,
+                curve_kind
             from {{ this }}
-            where meter_id in (select meter_id from new_points)
-            group by meter_id
+            where next_ts_us is null and meter_id in (select meter_id from new_points)
         ),
 
         new_by_meter as (
@@ -117,17 +116,17 @@
                 meter_id,
                 source_format
             from {{ ref('stg_raw__meters') }}
-            where load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
+            where changed_load_id > (select coalesce(max(through_load_id), 0) from {{ this }})
         )
 
         select stored.meter_id
         from (
+            -- each meter's last point (every row of a meter has its change-only rule)
             select
                 meter_id,
-                bool_or(reports_changes_only) as reports_changes_only
+                reports_changes_only
             from {{ this }}
-            where meter_id in (select meter_id from registered)
-            group by meter_id
+            where next_ts_us is null and meter_id in (select meter_id from registered)
         ) as stored
         inner join registered as meters
             on stored.meter_id = meters.meter_id
@@ -160,22 +159,53 @@
         {%- set tail_meters -%}
             meter_id in ({% for m in plan['tails'] %}{{ sql_literal(m) }}{{ ', ' if not loop.last }}{% endfor %})
         {%- endset -%}
+        {%- set counts = interval_counts_in_step(watermark_load_id) -%}
         {%- set limits -%}
             with
             stored as (
+                -- the gap limit, kind and change-only rule of each meter (on each of its rows: its
+                -- last point's, read without a scan) and its intervals, all and short: counted by
+                -- int_meter_interval_counts when it was built after the curve (short: the buckets
+                -- wholly at or below the threshold, an undercount), else by a scan of the curve
                 select
-                    meter_id,
-                    max(gap_limit_us) as gap_limit_us,
-                    min(curve_kind) as curve_kind,
-                    bool_or(reports_changes_only) as reports_changes_only,
-                    count(*) filter (where next_ts_us is not null and not is_gap_marker) as n_intervals,
-                    count(*) filter (
-                        where next_ts_us is not null and not is_gap_marker
-                        and (next_ts_us - ts_us) * {{ energy_var('gap_factor') }} <= {{ max_gap_us() }}
-                    ) as n_short
-                from {{ this }}
-                where {{ tail_meters }}
-                group by meter_id
+                    last_points.meter_id,
+                    last_points.gap_limit_us,
+                    last_points.curve_kind,
+                    last_points.reports_changes_only,
+                    stored_intervals.n_intervals,
+                    stored_intervals.n_short
+                from {{ this }} as last_points
+                inner join (
+                    {%- if counts is not none %}
+                    select
+                        meter_id,
+                        sum(n_bucket) as n_intervals,
+                        sum(
+                            case
+                                when (exp((bucket + 1) / 256.0) * (1 + 1e-9) - 1) * {{ energy_var('gap_factor') }}
+                                    <= {{ max_gap_us() }}
+                                    then n_bucket
+                                else 0
+                            end
+                        ) as n_short
+                    from {{ counts }}
+                    where {{ tail_meters }}
+                    group by meter_id
+                    {%- else %}
+                    select
+                        meter_id,
+                        count(*) filter (where next_ts_us is not null and not is_gap_marker) as n_intervals,
+                        count(*) filter (
+                            where next_ts_us is not null and not is_gap_marker
+                            and (next_ts_us - ts_us) * {{ energy_var('gap_factor') }} <= {{ max_gap_us() }}
+                        ) as n_short
+                    from {{ this }}
+                    where {{ tail_meters }}
+                    group by meter_id
+                    {%- endif %}
+                ) as stored_intervals
+                    on last_points.meter_id = stored_intervals.meter_id
+                where last_points.next_ts_us is null and last_points.{{ tail_meters }}
             ),
 
             new_points as (
@@ -239,7 +269,17 @@
             left join new_short
                 on stored.meter_id = new_short.meter_id
         {%- endset -%}
-        {%- for row in run_query(limits) -%}
+        {%- set limits_rows = run_query(limits) -%}
+        {#- a continued meter the query does not return (no counted intervals): rebuilt -#}
+        {%- set returned = [] -%}
+        {%- for row in limits_rows -%}{%- do returned.append(row[0]) -%}{%- endfor -%}
+        {%- for meter_id in plan['tails'].keys() | list -%}
+            {%- if meter_id not in returned -%}
+                {%- do plan['tails'].pop(meter_id) -%}
+                {%- do plan['rebuild'].append(meter_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for row in limits_rows -%}
             {%- set meter_id, limit_us, changes_only, changes_only_now = row[0], row[1], row[2], row[3] -%}
             {%- set n_upper = row[4] + n_new[meter_id] -%}
             {%- set keeps = changes_only == changes_only_now and (
@@ -270,6 +310,19 @@
         {%- endfor -%}
     {%- endif -%}
     {{ return(plan) }}
+{%- endmacro %}
+
+{#- int_meter_interval_counts (read without ref(): it is built from this model) when it holds the
+    bucket counts of every interval the curve has now: built after the curve's latest build, whose
+    through_load_id is `watermark_load_id` (intervals depend on the loaded readings only); else none.
+    A meter continued but without counted intervals (a single stored reading) has no row there:
+    the inner join in the plan leaves it out and it is rebuilt. -#}
+{% macro interval_counts_in_step(watermark_load_id) -%}
+    {%- set counts = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier='int_meter_interval_counts') -%}
+    {%- if counts is none -%}{{ return(none) }}{%- endif -%}
+    {%- set counted_at = run_query('select coalesce(max(through_load_id), 0) from ' ~ counts)[0][0] -%}
+    {{ return(counts if counted_at >= watermark_load_id else none) }}
 {%- endmacro %}
 
 {#- The points loaded after `watermark_load_id` (an expression), optionally only of the meters
