@@ -12,34 +12,33 @@
     (select coalesce(max(through_load_id), 0) from {{ this }})
 {%- endmacro %}
 
-{#- int_run_meter_energy's CTE changed_runs: the runs int_run_energy or int_run_carbon recomputed
-    since the watermark, the runs loaded since, the runs with a (run, meter) pair of int_run_bounds
-    that is new, gone, or has another host, meter source, overlap flag or other-device flag, and every
-    run when a meter's registration changed since (its kind decides the meter's role). -#}
+{#- int_run_bounds' changed runs (a query of run_id): the runs with a row of `computed` (every run's
+    rows, computed again) that is not stored, or a stored row that is not computed. -#}
+{% macro run_bounds_changed_runs(computed) -%}
+    select new_or_changed.run_id
+    from (
+        select * from {{ computed }}
+        except
+        select * exclude (through_load_id) from {{ this }}
+    ) as new_or_changed
+    union
+    select gone_or_changed.run_id
+    from (
+        select * exclude (through_load_id) from {{ this }}
+        except
+        select * from {{ computed }}
+    ) as gone_or_changed
+{%- endmacro %}
+
+{#- int_run_meter_energy's CTE changed_runs: the runs int_run_bounds, int_run_energy or
+    int_run_carbon stored since the watermark, the runs loaded since, and every run when a meter's
+    registration changed since (its kind decides the meter's role). -#}
 {% macro run_meter_energy_changed_runs_ctes() -%}
-stored_pairs as (
-    select
-        run_id,
-        meter_id,
-        host_id,
-        meter_source,
-        meter_role = 'other_device' as is_other_device,
-        has_overlap
-    from {{ this }}
-),
-
-bound_pairs as (
-    select
-        run_id,
-        meter_id,
-        host_id,
-        meter_source,
-        is_other_device,
-        has_overlap
-    from {{ ref('int_run_bounds') }}
-),
-
 changed_runs as (
+    select run_id
+    from {{ ref('int_run_bounds') }}
+    where through_load_id > {{ run_level_watermark() }}
+    union
     select run_id
     from {{ ref('int_run_energy') }}
     where through_load_id > {{ run_level_watermark() }}
@@ -52,29 +51,8 @@ changed_runs as (
     from {{ ref('stg_raw__runs') }}
     where load_id > {{ run_level_watermark() }}
     union
-    select bound_pairs.run_id
-    from bound_pairs
-    left join stored_pairs
-        on
-            bound_pairs.run_id = stored_pairs.run_id
-            and bound_pairs.meter_id is not distinct from stored_pairs.meter_id
-    where
-        stored_pairs.run_id is null
-        or bound_pairs.host_id is distinct from stored_pairs.host_id
-        or bound_pairs.meter_source != stored_pairs.meter_source
-        or bound_pairs.is_other_device != stored_pairs.is_other_device
-        or bound_pairs.has_overlap != stored_pairs.has_overlap
-    union
-    select stored_pairs.run_id
-    from stored_pairs
-    left join bound_pairs
-        on
-            stored_pairs.run_id = bound_pairs.run_id
-            and stored_pairs.meter_id is not distinct from bound_pairs.meter_id
-    where bound_pairs.run_id is null
-    union
     select run_id
-    from bound_pairs
+    from {{ ref('int_run_bounds') }}
     where
         (select coalesce(max(changed_load_id), 0) from {{ ref('stg_raw__meters') }})
         > {{ run_level_watermark() }}

@@ -189,7 +189,23 @@ def _run_level_state(db) -> dict:
     ):
         ends.setdefault(run_id, []).append((meter_id, end_us))
     last = dict(_query(db, "select meter_id, last_us from intermediate.int_meter_spans"))
-    return {"rewritten": rewritten, "ends": ends, "last_us": last}
+    bounds: dict[str, set] = {}
+    bounds_rewritten = set()
+    for row in _query(
+        db,
+        "select * exclude (through_load_id), "
+        "through_load_id = (select max(load_id) from raw.loads) from intermediate.int_run_bounds",
+    ):
+        bounds.setdefault(row[0], set()).add(row[:-1])
+        if row[-1]:
+            bounds_rewritten.add(row[0])
+    return {
+        "rewritten": rewritten,
+        "ends": ends,
+        "last_us": last,
+        "bounds": bounds,
+        "bounds_rewritten": bounds_rewritten,
+    }
 
 
 def _build() -> None:
@@ -344,6 +360,10 @@ def test_an_append_rewrites_only_the_runs_it_reaches(grown):
     }
     assert old_rewritten == reaching
     assert len(old_rewritten) < len(before["ends"]) / 4
+    # int_run_bounds computes every run but stores only the runs whose rows changed: the new ones
+    # and the old ones a new run overlaps (their has_overlap flag)
+    changed = {r for r, rows in before["bounds"].items() if rows != after["bounds"][r]}
+    assert after["bounds_rewritten"] == new_runs | changed
 
 
 def test_late_data_rebuilds_only_that_meter(grown):

@@ -14,6 +14,14 @@
 -- an nvidia-smi index), or N for a meter id ending ':gpuN'. A GPU meter of the host that the run
 -- does not name is kept with is_other_device = true: reported, never added to the run's total.
 -- has_overlap: another run on the same meter overlaps this one (each still gets its full window).
+-- Incremental (macros/run_level.sql): every build computes every run's rows (overlaps and host
+-- resolution involve other runs and the meters' spans) but stores only the runs whose rows changed,
+-- with through_load_id: the run-level models downstream recompute those runs, not all runs.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='run_id',
+) }}
 with
 
 runs as (
@@ -192,35 +200,45 @@ ordered as (
         ) as earlier_max_end_us,
         lead(start_us) over (partition by meter_id order by start_us, end_us, run_id) as next_start_us
     from bounded
+),
+
+bounds as (
+    select
+        runs.run_id,
+        runs.model_name,
+        runs.weights,
+        runs.phase,
+        runs.started_at,
+        runs.ended_at,
+        runs.n_inferences,
+        runs.batch_size,
+        runs.device,
+        runs.host_id as run_host_id,
+        runs.devices,
+        runs.measured_energy_j,
+        runs.zone as run_zone,
+        runs.source_format,
+        ordered.meter_id,
+        ordered.meter_source,
+        ordered.host_id,
+        ordered.is_other_device,
+        ordered.start_us,
+        ordered.end_us,
+        ordered.end_us - ordered.start_us as duration_us,
+        ordered.meter_id is not null
+        and (
+            coalesce(ordered.earlier_max_end_us > ordered.start_us, false)
+            or coalesce(ordered.next_start_us < ordered.end_us, false)
+        ) as has_overlap
+    from runs
+    inner join ordered
+        on runs.run_id = ordered.run_id
 )
 
 select
-    runs.run_id,
-    runs.model_name,
-    runs.weights,
-    runs.phase,
-    runs.started_at,
-    runs.ended_at,
-    runs.n_inferences,
-    runs.batch_size,
-    runs.device,
-    runs.host_id as run_host_id,
-    runs.devices,
-    runs.measured_energy_j,
-    runs.zone as run_zone,
-    runs.source_format,
-    ordered.meter_id,
-    ordered.meter_source,
-    ordered.host_id,
-    ordered.is_other_device,
-    ordered.start_us,
-    ordered.end_us,
-    ordered.end_us - ordered.start_us as duration_us,
-    ordered.meter_id is not null
-    and (
-        coalesce(ordered.earlier_max_end_us > ordered.start_us, false)
-        or coalesce(ordered.next_start_us < ordered.end_us, false)
-    ) as has_overlap
-from runs
-inner join ordered
-    on runs.run_id = ordered.run_id
+    bounds.*,
+    {{ latest_load_id() }} as through_load_id
+from bounds
+{%- if is_incremental() %}
+where bounds.run_id in ({{ run_bounds_changed_runs('bounds') }})
+{%- endif %}

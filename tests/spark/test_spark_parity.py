@@ -51,7 +51,8 @@ from flopwatt.spark_sync import (  # noqa: E402
 N_READINGS = int(os.environ.get("FLOPWATT_SPARK_PARITY_READINGS", "100000"))
 N_RUNS = int(os.environ.get("FLOPWATT_SPARK_PARITY_RUNS", "1000"))
 SELECT = os.environ.get(
-    "FLOPWATT_SPARK_SELECT", "+fct_run_energy fct_run_source_comparison fct_run_reconciliation"
+    "FLOPWATT_SPARK_SELECT",
+    "+fct_run_energy +fct_run_meter_energy fct_run_source_comparison fct_run_reconciliation",
 )
 FACT = "marts.fct_run_energy"
 # the other facts compared, with their key (fct_run_meter_energy: run and meter)
