@@ -12,21 +12,28 @@
     (select coalesce(max(through_load_id), 0) from {{ this }})
 {%- endmacro %}
 
-{#- int_run_bounds' changed runs (a query of run_id): the runs with a row of `computed` (every run's
-    rows, computed again) that is not stored, or a stored row that is not computed. -#}
+{#- int_run_bounds' changed runs (a query of run_id): the runs loaded since the watermark (new or
+    loaded again: a run's own columns and bounds change only so) and the runs with a (run, meter)
+    pair of `computed` (every run's rows, computed again) whose meter source, host, other-device or
+    overlap flag is not stored, or a stored pair that is not computed. -#}
 {% macro run_bounds_changed_runs(computed) -%}
+    {%- set pair_columns = 'run_id, meter_id, meter_source, host_id, is_other_device, has_overlap' -%}
+    select run_id
+    from {{ ref('stg_raw__runs') }}
+    where load_id > {{ run_level_watermark() }}
+    union
     select new_or_changed.run_id
     from (
-        select * from {{ computed }}
+        select {{ pair_columns }} from {{ computed }}
         except
-        select * exclude (through_load_id) from {{ this }}
+        select {{ pair_columns }} from {{ this }}
     ) as new_or_changed
     union
     select gone_or_changed.run_id
     from (
-        select * exclude (through_load_id) from {{ this }}
+        select {{ pair_columns }} from {{ this }}
         except
-        select * from {{ computed }}
+        select {{ pair_columns }} from {{ computed }}
     ) as gone_or_changed
 {%- endmacro %}
 
