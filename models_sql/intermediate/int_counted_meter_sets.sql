@@ -24,36 +24,22 @@ members as (
     where run_meter_energy.counted_in_total
 ),
 
-meter_spans as (
-    select
-        meter_id,
-        gap_limit_us
-    from {{ ref('int_meter_spans') }}
-),
-
-meter_baselines as (
-    select
-        meter_id,
-        baseline_power_w,
-        baseline_method,
-        baseline_issue
-    from {{ ref('int_meter_baselines') }}
+meter_values as (
+    select * from {{ ref('int_meter_run_values') }}
 )
 
 select
     members.counted_meter_ids,
-    max(meter_spans.gap_limit_us) / 1e6 as gap_limit_s,
+    max(meter_values.gap_limit_s) as gap_limit_s,
     case
-        when count(*) = count(meter_baselines.baseline_power_w) then sum(meter_baselines.baseline_power_w)
+        when count(*) = count(meter_values.baseline_power_w) then sum(meter_values.baseline_power_w)
     end as baseline_power_w,
     case
-        when min(meter_baselines.baseline_method) < max(meter_baselines.baseline_method) then 'mixed'
-        else max(meter_baselines.baseline_method)
+        when min(meter_values.baseline_method) < max(meter_values.baseline_method) then 'mixed'
+        else max(meter_values.baseline_method)
     end as baseline_method,
-    max(meter_baselines.baseline_issue) as baseline_issue
+    max(meter_values.baseline_issue) as baseline_issue
 from members
-left join meter_spans
-    on members.meter_id = meter_spans.meter_id
-left join meter_baselines
-    on members.meter_id = meter_baselines.meter_id
+left join meter_values
+    on members.meter_id = meter_values.meter_id
 group by members.counted_meter_ids

@@ -1,7 +1,7 @@
 -- One row per (run, meter) that saw the run: int_run_meter_energy (energy, coverage, gaps, carbon
 -- and the meter's part in the run's total; its header gives meter_role, energy_basis and
--- counted_in_total) with the meter's gap limit (int_meter_spans) and idle baseline
--- (int_meter_baselines), and the net energy above that baseline over the data span.
+-- counted_in_total) with the meter's gap limit and idle baseline (int_meter_run_values), and the
+-- net energy above that baseline over the data span.
 -- A view: the meter's values move with each of its new readings, and joining them here keeps an
 -- incremental build from rewriting every run of the meter.
 {{ config(materialized='view') }}
@@ -11,34 +11,20 @@ run_meter_energy as (
     select * from {{ ref('int_run_meter_energy') }}
 ),
 
-meter_spans as (
-    select
-        meter_id,
-        gap_limit_us
-    from {{ ref('int_meter_spans') }}
-),
-
-meter_baselines as (
-    select
-        meter_id,
-        baseline_power_w,
-        baseline_method,
-        baseline_issue
-    from {{ ref('int_meter_baselines') }}
+meter_values as (
+    select * from {{ ref('int_meter_run_values') }}
 ),
 
 measured as (
     select
         run_meter_energy.*,
-        meter_spans.gap_limit_us / 1e6 as gap_limit_s,
-        meter_baselines.baseline_power_w,
-        meter_baselines.baseline_method,
-        meter_baselines.baseline_issue
+        meter_values.gap_limit_s,
+        meter_values.baseline_power_w,
+        meter_values.baseline_method,
+        meter_values.baseline_issue
     from run_meter_energy
-    left join meter_spans
-        on run_meter_energy.meter_id = meter_spans.meter_id
-    left join meter_baselines
-        on run_meter_energy.meter_id = meter_baselines.meter_id
+    left join meter_values
+        on run_meter_energy.meter_id = meter_values.meter_id
 )
 
 select
