@@ -393,15 +393,12 @@
     {{ return(rows[0][0]) }}
 {%- endmacro %}
 
-{#- int_run_energy's incremental CTEs (after all_run_bounds and all_energy_curve): previous (the
-    stored rows), rewritten_curve (per meter, the first reading of the curve rewritten after
-    `watermark`) and changed_runs: the runs with a (run, meter) pair that is new, has other bounds or
-    ends in a rewritten part of its meter's curve, and the runs that lost a pair. -#}
+{#- int_run_energy's incremental CTEs (after all_run_bounds and all_energy_curve): rewritten_curve
+    (per meter, the first reading of the curve rewritten after `watermark`) and changed_runs: the
+    runs int_run_bounds stored after it (new, loaded again, other pairs or bounds: all of a run's
+    pairs are stored again, so a pair that is gone goes with them) and the runs ending in a
+    rewritten part of their meter's curve. -#}
 {% macro run_energy_changed_runs_ctes(watermark) -%}
-previous as (
-    select * from {{ this }}
-),
-
 rewritten_curve as (
     select
         meter_id,
@@ -414,25 +411,11 @@ rewritten_curve as (
 changed_runs as (
     select all_run_bounds.run_id
     from all_run_bounds
-    left join previous
-        on
-            all_run_bounds.run_id = previous.run_id
-            and all_run_bounds.meter_id is not distinct from previous.meter_id
     left join rewritten_curve
         on all_run_bounds.meter_id = rewritten_curve.meter_id
     where
-        previous.run_id is null
-        or all_run_bounds.start_us != previous.start_us
-        or all_run_bounds.end_us != previous.end_us
+        all_run_bounds.through_load_id > {{ watermark }}
         or all_run_bounds.end_us >= rewritten_curve.rewritten_from_us
-    union
-    select previous.run_id
-    from previous
-    left join all_run_bounds
-        on
-            previous.run_id = all_run_bounds.run_id
-            and previous.meter_id is not distinct from all_run_bounds.meter_id
-    where all_run_bounds.run_id is null
 )
 {%- endmacro %}
 

@@ -4,10 +4,10 @@
 -- reading: the energy covers only the part of the run with data (coverage < 1); a run with no data
 -- at all gets null energy, never 0. The largest gap is found by a bounded block lookup (gap_block_size readings).
 -- One row per (run, meter) of int_run_bounds: a run seen by several meters gets each one's energy.
--- Incremental (macros/incremental.sql): a build recomputes only the runs that are new or changed in
--- int_run_bounds (any of their (run, meter) pairs) and the runs ending at or after the first reading
--- of a meter's curve rewritten since (an append rewrites from the meter's last processed reading, a
--- rebuild from its first); all pairs of such a run are replaced.
+-- Incremental (macros/incremental.sql): a build recomputes only the runs int_run_bounds stored since
+-- (new, or with other pairs or bounds) and the runs ending at or after the first reading of a meter's
+-- curve rewritten since (an append rewrites from the meter's last processed reading, a rebuild from
+-- its first); all pairs of such a run are replaced.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -21,7 +21,8 @@ all_run_bounds as (
         meter_id,
         start_us,
         end_us,
-        duration_us
+        duration_us,
+        through_load_id
     from {{ ref('int_run_bounds') }}
 ),
 
