@@ -315,8 +315,8 @@
 {#- int_meter_interval_counts (read without ref(): it is built from this model) when it holds the
     bucket counts of every interval the curve has now: built after the curve's latest build, whose
     through_load_id is `watermark_load_id` (intervals depend on the loaded readings only); else none.
-    A meter continued but without counted intervals (a single stored reading) has no row there:
-    the inner join in the plan leaves it out and it is rebuilt. -#}
+    Each counted meter has a row there (its null-bucket row: 0 intervals for a single reading); a
+    meter without any is left out by the plan's inner join, and rebuilt. -#}
 {% macro interval_counts_in_step(watermark_load_id) -%}
     {%- set counts = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_meter_interval_counts') -%}

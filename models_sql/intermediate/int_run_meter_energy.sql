@@ -15,9 +15,10 @@
 --                    (never a wall meter and its components together, never an other device; RAPL
 --                    parents and children never both exist as meters). With no data at all every
 --                    meter but other devices is counted (the total is then null).
--- Incremental (macros/run_level.sql): a build recomputes the runs int_run_energy or int_run_carbon
--- recomputed, the runs loaded again, the runs whose meters, host or overlap changed in
--- int_run_bounds, and every run when a meter's registration changed since.
+-- Incremental (macros/run_level.sql): a build recomputes the runs int_run_bounds, int_run_energy or
+-- int_run_carbon stored since the last (int_run_bounds stores a run again when its meters, host,
+-- bounds or overlap changed), the runs loaded again, and every run when a meter's registration
+-- changed since.
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='delete+insert',
