@@ -7,6 +7,16 @@
     new runs and the runs ending in a rewritten part of a curve, not every run of every meter.
     Each plan compares with `this` (DuckDB only: Spark builds these models as tables). -#}
 
+{#- The config of a model stored by run (all (run, meter) rows of a changed run replaced):
+    `{{ config(**run_keyed_incremental()) }}`. -#}
+{% macro run_keyed_incremental() -%}
+    {{ return({
+        'materialized': incremental_materialization(),
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'run_id',
+    }) }}
+{%- endmacro %}
+
 {#- The watermark: the latest load the stored rows were computed at (0 when empty). -#}
 {% macro run_level_watermark() -%}
     (select coalesce(max(through_load_id), 0) from {{ this }})

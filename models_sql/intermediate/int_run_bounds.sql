@@ -17,11 +17,7 @@
 -- Incremental (macros/run_level.sql): every build computes every run's rows (overlaps and host
 -- resolution involve other runs and the meters' spans) but stores only the runs whose rows changed,
 -- with through_load_id: the run-level models downstream recompute those runs, not all runs.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 with
 
 runs as (

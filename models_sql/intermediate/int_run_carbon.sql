@@ -3,11 +3,7 @@
 -- come first, ranked by the var carbon_source_priority (providers it does not list after it, by
 -- name); when none covers the run, all rows give the annual value and the first is taken.
 -- Incremental: the runs int_run_carbon_by_source recomputed since the last build.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 {%- set priority = energy_var('carbon_source_priority') %}
 {%- set priority = [priority] if priority is string else (priority or []) %}
 with

@@ -13,11 +13,7 @@
 -- Incremental (macros/incremental.sql): a build recomputes the runs int_run_energy recomputed since
 -- the last (their meter's carbon curve before their end is unchanged), and every run when a carbon
 -- intensity was loaded or a meter's registration (its zone) changed since.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 -- depends_on: {{ ref('stg_raw__meters') }}
 -- depends_on: {{ ref('stg_raw__carbon_intensities') }}
 with

@@ -8,11 +8,7 @@
 -- (new, or with other pairs or bounds) and the runs ending at or after the first reading of a meter's
 -- curve rewritten since (an append rewrites from the meter's last processed reading, a rebuild from
 -- its first); all pairs of such a run are replaced.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 with
 
 all_run_bounds as (

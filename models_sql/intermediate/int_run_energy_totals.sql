@@ -10,11 +10,7 @@
 -- measured, when the total is not a wall meter.
 -- Incremental (macros/run_level.sql): a build recomputes the runs int_run_meter_energy recomputed
 -- and the runs loaded again since the last.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 -- depends_on: {{ ref('stg_raw__runs') }}
 with
 {%- if is_incremental() %}
@@ -193,36 +189,9 @@ select
     phase,
     meter_id,
     counted_meter_ids,
-    meter_source,
-    meter_kind,
-    started_at,
-    ended_at,
-    duration_s,
-    data_span_s,
-    n_inferences,
-    batch_size,
-    source_format,
-    reported_energy_j,
+    {{ run_time_columns() }},
     reported_zone,
-    energy_j,
-    readings_count,
-    max_gap_s,
-    coverage_ratio,
-    is_complete,
-    has_overlap,
-    zone,
-    carbon_intensity_g_per_kwh,
-    co2_g,
-    carbon_method,
-    carbon_source,
-    carbon_data_year,
-    host_id,
-    energy_scope,
-    unmetered_components,
-    gpu_energy_j,
-    cpu_energy_j,
-    dram_energy_j,
-    wall_energy_j,
-    other_devices_energy_j,
+    {{ run_stored_energy_columns() }},
+    {{ run_component_columns() }},
     {{ latest_load_id() }} as through_load_id
 from joined

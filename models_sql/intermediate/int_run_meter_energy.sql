@@ -19,11 +19,7 @@
 -- int_run_carbon stored since the last (int_run_bounds stores a run again when its meters, host,
 -- bounds or overlap changed), the runs loaded again, and every run when a meter's registration
 -- changed since.
-{{ config(
-    materialized=incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='run_id',
-) }}
+{{ config(**run_keyed_incremental()) }}
 -- depends_on: {{ ref('stg_raw__runs') }}
 with
 {%- if is_incremental() %}
@@ -102,7 +98,7 @@ measured as (
         run_bounds.start_us,
         run_bounds.end_us,
         run_bounds.duration_us / 1e6 as duration_s,
-        run_energy.has_data,
+        coalesce(run_energy.has_data, false) as has_data,
         coalesce(
             run_energy.has_data
             and run_energy.data_start_us = run_bounds.start_us
@@ -166,36 +162,21 @@ based as (
     from measured
     inner join run_flags
         on measured.run_id = run_flags.run_id
+),
+
+attributed as (
+    select
+        *,
+        case
+            when energy_basis is null then meter_role != 'other_device'
+            when energy_basis = 'components' then meter_role = 'component'
+            else meter_role = energy_basis
+        end as counted_in_total
+    from based
 )
 
 select
-    run_id,
-    meter_id,
-    host_id,
-    meter_source,
-    meter_kind,
-    meter_role,
-    energy_basis,
-    case
-        when energy_basis is null then meter_role != 'other_device'
-        when energy_basis = 'components' then meter_role = 'component'
-        else meter_role = energy_basis
-    end as counted_in_total,
-    duration_s,
-    data_span_s,
-    coalesce(has_data, false) as has_data,
-    spans_run,
-    energy_j,
-    readings_count,
-    max_gap_s,
-    coverage_ratio,
-    is_complete,
-    has_overlap,
-    zone,
-    carbon_intensity_g_per_kwh,
-    co2_g,
-    carbon_method,
-    carbon_source,
-    carbon_data_year,
+    {{ run_meter_key_columns() }},
+    {{ run_stored_energy_columns() }},
     {{ latest_load_id() }} as through_load_id
-from based
+from attributed

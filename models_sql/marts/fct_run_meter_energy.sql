@@ -28,18 +28,7 @@ measured as (
 )
 
 select
-    run_id,
-    meter_id,
-    host_id,
-    meter_source,
-    meter_kind,
-    meter_role,
-    energy_basis,
-    counted_in_total,
-    duration_s,
-    data_span_s,
-    has_data,
-    spans_run,
+    {{ run_meter_key_columns() }},
     {{ run_energy_columns() }},
     {{ run_quality_baseline_carbon_columns() }}
 from measured
