@@ -47,8 +47,8 @@
     ) as gone_or_changed
 {%- endmacro %}
 
-{#- int_run_meter_energy's CTE changed_runs: the runs int_run_bounds, int_run_energy or
-    int_run_carbon stored since the watermark, the runs loaded since, and every run when a meter's
+{#- int_run_meter_energy's CTE changed_runs: the runs int_run_bounds (new, loaded again, other
+    pairs), int_run_energy or int_run_carbon stored since the watermark, and every run when a meter's
     registration changed since (its kind decides the meter's role). -#}
 {% macro run_meter_energy_changed_runs_ctes() -%}
 changed_runs as (
@@ -65,10 +65,6 @@ changed_runs as (
     where through_load_id > {{ run_level_watermark() }}
     union
     select run_id
-    from {{ ref('stg_raw__runs') }}
-    where load_id > {{ run_level_watermark() }}
-    union
-    select run_id
     from {{ ref('int_run_bounds') }}
     where
         (select coalesce(max(changed_load_id), 0) from {{ ref('stg_raw__meters') }})
@@ -77,15 +73,11 @@ changed_runs as (
 {%- endmacro %}
 
 {#- int_run_energy_totals' CTE changed_runs: the runs int_run_meter_energy recomputed since the
-    watermark and the runs loaded since (a run's own columns: model, inferences, device). -#}
+    watermark (a run loaded again is among them: int_run_bounds stores it again). -#}
 {% macro run_totals_changed_runs_ctes() -%}
 changed_runs as (
     select run_id
     from {{ ref('int_run_meter_energy') }}
     where through_load_id > {{ run_level_watermark() }}
-    union
-    select run_id
-    from {{ ref('stg_raw__runs') }}
-    where load_id > {{ run_level_watermark() }}
 )
 {%- endmacro %}

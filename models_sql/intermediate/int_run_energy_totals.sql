@@ -9,9 +9,8 @@
 -- run on a GPU: one with a GPU meter of its own, or a cuda device) gpu, those no counted meter
 -- measured, when the total is not a wall meter.
 -- Incremental (macros/run_level.sql): a build recomputes the runs int_run_meter_energy recomputed
--- and the runs loaded again since the last.
+-- since the last (runs loaded again among them).
 {{ config(**run_keyed_incremental()) }}
--- depends_on: {{ ref('stg_raw__runs') }}
 with
 {%- if is_incremental() %}
 

@@ -17,10 +17,9 @@
 --                    meter but other devices is counted (the total is then null).
 -- Incremental (macros/run_level.sql): a build recomputes the runs int_run_bounds, int_run_energy or
 -- int_run_carbon stored since the last (int_run_bounds stores a run again when its meters, host,
--- bounds or overlap changed), the runs loaded again, and every run when a meter's registration
+-- bounds or overlap changed, and every run loaded again), and every run when a meter's registration
 -- changed since.
 {{ config(**run_keyed_incremental()) }}
--- depends_on: {{ ref('stg_raw__runs') }}
 with
 {%- if is_incremental() %}
 
