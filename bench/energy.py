@@ -296,6 +296,24 @@ def _append(db: Path, args, target: Path, t_full: float, per_node_full: dict[str
     print(f"  runs without energy in fct_run_energy        {missing:10d}")
 
 
+def _floor(db: Path, tmp: Path, runs_tbl, exact, t_dbt: float, t_models: float, t_ref: float):
+    """--floor: dbt's start-up and the least DuckDB query (bench/floor.py) beside the build."""
+    from bench.floor import dbt_startup, duckdb_floor
+
+    t_start = dbt_startup(tmp / "target")  # the build's target: its partial parse
+    t_floor, energy = duckdb_floor(db, tmp / "floor.duckdb", runs_tbl.column("run_id").to_pylist())
+    err = float(np.nanmax(np.abs(energy - exact) / np.abs(exact)))
+    print()
+    print("floor (bench/floor.py), same memory limit and threads")
+    print(f"  dbt start-up (dbt run selecting no model)    {t_start:10.2f} s")
+    print(f"  DuckDB floor: one sort, curve written + runs {t_floor:10.2f} s"
+          f"   max rel error vs exact {err:.1e}")  # fmt: skip
+    print(f"  floor / (numpy + fetch)                      {t_floor / t_ref:10.2f}"
+          f"   with dbt start-up {(t_floor + t_start) / t_ref:6.2f}")  # fmt: skip
+    print(f"  dbt wall / floor with start-up               {t_dbt / (t_floor + t_start):10.2f}"
+          f"   models / floor {t_models / t_floor:6.2f}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.energy", description=__doc__.split("\n")[0])
     ap.add_argument("--readings", type=int, default=1_000_000)
@@ -307,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--study-sample", type=int, default=20)
     ap.add_argument("--db", help="DuckDB file to create (default: a temp file, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the DuckDB file")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time dbt's start-up and the least exact DuckDB query with a "
+                         "stored curve (bench/floor.py), beside numpy")  # fmt: skip
     ap.add_argument("--append", type=float, metavar="PCT",
                     help="then append PCT%% more readings and runs, rebuild incrementally, "
                          "and compare with the full build")  # fmt: skip
@@ -377,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  peak RSS: this process {rss_self:,.0f} MB, "
         f"children (dbt + DuckDB) {rss_children:,.0f} MB"
     )
+    if args.floor:
+        _floor(db, tmp, runs_tbl, exact64, t_dbt, t_models, t_numpy + t_fetch)
     if args.append:
         del tbl, runs_tbl, ref64, exact, exact64, dbt_energy
         _append(db, args, tmp / "target", t_dbt, per_node)

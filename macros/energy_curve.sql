@@ -22,3 +22,13 @@
 {% macro curve_energy_at(at_us, ts_us, energy_j, rate_w, slope_w_per_us) -%}
     cast({{ energy_j }} as double) + {{ curve_remainder_j(at_us, ts_us, rate_w, slope_w_per_us) }}
 {%- endmacro %}
+
+{#- int_energy_curve: whether the interval from a reading (relation `segment`: is_gap_marker, ts_us,
+    next_ts_us) to the next one is covered, given its meter's gap limit (relation `limits`:
+    gap_limit_us, null = no length limit): not after a gap marker, not the last reading, and not
+    longer than the limit (false, or null where is_gap_marker is null: wrap it in coalesce). -#}
+{% macro covered_interval(segment, limits) -%}
+    not {{ segment }}.is_gap_marker
+    and {{ segment }}.next_ts_us is not null
+    and ({{ limits }}.gap_limit_us is null or {{ segment }}.next_ts_us - {{ segment }}.ts_us <= {{ limits }}.gap_limit_us)
+{%- endmacro %}

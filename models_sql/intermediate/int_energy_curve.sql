@@ -16,7 +16,8 @@
 -- Gap markers (quarantined is_gap rows: Home Assistant "unavailable", nvidia-smi "[N/A]") end
 -- the held reading: from a marker to the next reading nothing is counted and nothing is covered.
 -- Only what later models read is stored (power_w is rate_w where not is_gap_marker; the interval to
--- the next reading is next_ts_us - ts_us).
+-- the next reading is next_ts_us - ts_us), and only what is not constant crosses the sorts (the
+-- slope is 0 under zero-order hold; reading_index comes from the second sort, is_covered after it).
 -- Incremental (macros/incremental.sql): a build reads only the meters with new loads; a meter whose
 -- new readings all follow its last processed reading continues from that reading (recomputed: its
 -- next reading is new), its reading_index, energy_j and covered_us offset by that reading's values,
@@ -94,8 +95,7 @@ power_sequenced as (
         readings.is_gap_marker,
         {{ epoch_us('readings.measured_at') }} as ts_us,
         {{ epoch_us('lead(readings.measured_at) over by_time') }} as next_ts_us,
-        lead(readings.power_w) over by_time as next_power_w,
-        cast(row_number() over by_time as bigint) as reading_index
+        lead(readings.power_w) over by_time as next_power_w
     from power_points as readings
     left join counter_meters
         on readings.meter_id = counter_meters.meter_id
@@ -106,7 +106,6 @@ power_sequenced as (
 power_segments as (
     select
         meter_id,
-        reading_index,
         ts_us,
         next_ts_us,
         is_gap_marker,
@@ -117,7 +116,6 @@ power_segments as (
             (coalesce(power_w, 0) + coalesce(next_power_w, power_w, 0))
             * (next_ts_us - ts_us) / 2e6 as segment_energy_j
         {%- else %}
-            cast(0 as double) as slope_w_per_us,
             coalesce(power_w, 0) * (next_ts_us - ts_us) / 1e6 as segment_energy_j
         {%- endif %}
     from power_sequenced
@@ -132,8 +130,7 @@ counter_sequenced as (
         {{ epoch_us('measured_at') }} as ts_us,
         {{ epoch_us('lead(measured_at) over by_time') }} as next_ts_us,
         lead(counter_j) over by_time as next_counter_j,
-        lead(counter_range_j) over by_time as next_counter_range_j,
-        cast(row_number() over by_time as bigint) as reading_index
+        lead(counter_range_j) over by_time as next_counter_range_j
     from {{ staged['energy_counters'] }} as energy_counters
     window by_time as (partition by meter_id order by measured_at)
 ),
@@ -155,12 +152,13 @@ counter_steps as (
 counter_segments as (
     select
         meter_id,
-        reading_index,
         ts_us,
         next_ts_us,
         false as is_gap_marker,
         step_j * 1e6 / (next_ts_us - ts_us) as rate_w,
+        {%- if trapezoid %}
         cast(0 as double) as slope_w_per_us,
+        {%- endif %}
         step_j as segment_energy_j
     from counter_steps
 ),
@@ -225,22 +223,21 @@ gap_limits as (
 ),
 
 limited as (
-    -- only what the running sums and the stored rows need crosses the second sort
+    -- only what the stored rows need crosses the second sort (it spills at 100M readings: each
+    -- column carried costs); the window's arguments are computed before it, is_covered after it
     select
         segments.meter_id,
-        segments.reading_index,
         segments.ts_us,
         segments.next_ts_us,
         segments.is_gap_marker,
         segments.rate_w,
+        {%- if trapezoid %}
         segments.slope_w_per_us,
-        segments.segment_energy_j,
-        coalesce(
-            not segments.is_gap_marker
-            and segments.next_ts_us is not null
-            and (gap_limits.gap_limit_us is null or segments.next_ts_us - segments.ts_us <= gap_limits.gap_limit_us),
-            false
-        ) as is_covered
+        {%- endif %}
+        cast(segments.segment_energy_j as decimal(38, 9)) as segment_energy_j,
+        case
+            when {{ covered_interval('segments', 'gap_limits') }} then segments.next_ts_us - segments.ts_us
+        end as covered_interval_us
     from segments
     inner join gap_limits
         on segments.meter_id = gap_limits.meter_id
@@ -248,13 +245,17 @@ limited as (
 
 cumulated as (
     select
-        *,
-        coalesce(
-            sum(cast(segment_energy_j as decimal(38, 9))) over running, 0
-        ) - coalesce(cast(segment_energy_j as decimal(38, 9)), 0) as energy_j,
-        coalesce(
-            sum(case when is_covered then next_ts_us - ts_us end) over running, 0
-        ) - coalesce(case when is_covered then next_ts_us - ts_us end, 0) as covered_us
+        meter_id,
+        ts_us,
+        next_ts_us,
+        is_gap_marker,
+        rate_w,
+        {%- if trapezoid %}
+        slope_w_per_us,
+        {%- endif %}
+        cast(row_number() over running as bigint) as reading_index,
+        coalesce(sum(segment_energy_j) over running, 0) - coalesce(segment_energy_j, 0) as energy_j,
+        coalesce(sum(covered_interval_us) over running, 0) - coalesce(covered_interval_us, 0) as covered_us
     from limited
     window running as (
         partition by meter_id order by ts_us rows between unbounded preceding and current row
@@ -264,6 +265,10 @@ cumulated as (
 curve as (
     select
         cumulated.*,
+        {%- if not trapezoid %}
+        cast(0 as double) as slope_w_per_us,
+        {%- endif %}
+        coalesce({{ covered_interval('cumulated', 'gap_limits') }}, false) as is_covered,
         gap_limits.curve_kind,
         gap_limits.reports_changes_only,
         gap_limits.gap_limit_us
