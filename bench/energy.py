@@ -14,7 +14,9 @@ file, then times
   ``sum(watts) x 3 s`` (timed on a sample of runs and extrapolated to all).
 
 It prints seconds, ratios, the max relative error of each against an exact (long double) integral,
-and the peak resident memory of this process and of its children (the dbt subprocess).
+and the peak resident memory of this process and of its children (the dbt subprocess). ``--floor``
+adds dbt's start-up and the least exact DuckDB query (bench/floor.py); ``--append PCT`` an
+incremental rebuild after appending PCT% more readings and runs.
 """
 
 from __future__ import annotations
