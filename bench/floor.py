@@ -1,16 +1,17 @@
-"""The floor under the energy models on this machine: what any exact DuckDB design with a stored
-curve must at least do, timed beside the dbt build (``python -m bench.energy --floor``).
+"""A floor under the energy models on this machine: the least that an exact DuckDB design with a
+stored curve was found to need, timed beside the dbt build (``python -m bench.energy --floor``).
 
 * ``dbt_startup``: ``dbt run`` selecting no model (import, project parse, connection): paid by
   every build, whatever the models do.
 * ``duckdb_floor``: the least exact DuckDB query found, under the profile's memory limit and
-  threads, into a scratch file: the readings and the runs' bounds in ONE sort by (meter, time),
-  then streaming windows in that order (the power held since the last reading, each step's energy,
-  an exact ``decimal(38,9)`` running sum), the curve written with the bounds in it, and each run's
-  energy E(end) - E(start) by a group by. No gap markers, counters, coverage, median, baselines,
-  carbon or incremental bookkeeping: the dbt models do all of these on top of this floor. (Measured
-  and not kept: a curve written by the same streaming pass and an ASOF join for the runs, which
-  sorts the curve again: the same 4.6 s at 10M, 114 s against 70 s at 100M.)
+  DuckDB's default threads (as the build), into a scratch file: the readings and the runs' bounds
+  in ONE sort by (meter, time), then streaming windows in that order (the power held since the
+  last reading, each step's energy, an exact ``decimal(38,9)`` running sum), the curve written
+  with the bounds in it, and each run's energy E(end) - E(start) by a group by. No gap markers,
+  counters, coverage, median, baselines, carbon or incremental bookkeeping: the dbt models do all
+  of these on top of this floor. (Measured and not kept: a curve written by the same streaming
+  pass and an ASOF join for the runs, which sorts the curve again: the same 4.6 s at 10M, 114 s
+  against 70-75 s at 100M.)
 
 Both print beside ``numpy + fetch`` so a target stated as a ratio to numpy can be read against
 what the engine itself takes.
@@ -100,6 +101,11 @@ def dbt_startup(target: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _remove(db: Path) -> None:
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
 def duckdb_floor(db: Path, scratch: Path, runs_order: list[str]) -> tuple[float, np.ndarray]:
     """Seconds of the floor query (curve written + run energies) and the run energies (J) in the
     order of ``runs_order`` (nan where a run got none)."""
@@ -107,8 +113,7 @@ def duckdb_floor(db: Path, scratch: Path, runs_order: list[str]) -> tuple[float,
 
     from flopwatt.core.config import DEFAULT_MEMORY_LIMIT
 
-    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove(scratch)
     con = duckdb.connect(str(scratch))
     memory = os.environ.get("FLOPWATT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     # the dbt profile's settings (profiles.yml): same cap, insertion order not kept
@@ -121,7 +126,6 @@ def duckdb_floor(db: Path, scratch: Path, runs_order: list[str]) -> tuple[float,
     seconds = time.perf_counter() - t0
     got = dict(con.sql("select run_id, energy_j from floor_runs").fetchall())
     con.close()
-    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove(scratch)
     energies = np.array([np.nan if got.get(r) is None else got[r] for r in runs_order])
     return seconds, energies
