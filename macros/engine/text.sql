@@ -21,15 +21,25 @@
 {%- endmacro %}
 
 {#- The non-null values of a string expression within a group (distinct there), sorted and joined
-    with `separator` (null when there are none): the group's set as one comparable value. -#}
+    with `separator` (null when there are none): the group's set as one comparable value. Each value
+    is escaped first (a backslash doubled, a separator inside it preceded by a backslash), so that
+    two sets never make one string: {'a + b'} gives 'a\ + b', {'a', 'b'} gives 'a + b'. -#}
 {% macro sorted_set_string(expr, separator) -%}
     {{ return(adapter.dispatch('sorted_set_string', 'flopwatt')(expr, separator)) }}
 {%- endmacro %}
 
+{#- DuckDB's string literals take a backslash as itself. -#}
 {% macro default__sorted_set_string(expr, separator) -%}
-    string_agg({{ expr }}, {{ sql_literal(separator) }} order by {{ expr }})
+    {%- set escaped -%}
+        replace(replace({{ expr }}, '\', '\\'), {{ sql_literal(separator) }}, {{ sql_literal('\\' ~ separator) }})
+    {%- endset -%}
+    string_agg({{ escaped }}, {{ sql_literal(separator) }} order by {{ escaped }})
 {%- endmacro %}
 
+{#- Spark's string literals process backslash escapes: '\\' is one backslash there. -#}
 {% macro spark__sorted_set_string(expr, separator) -%}
-    nullif(array_join(array_sort(collect_list({{ expr }})), {{ sql_literal(separator) }}), '')
+    {%- set escaped -%}
+        replace(replace({{ expr }}, '\\', '\\\\'), {{ sql_literal(separator) }}, {{ sql_literal('\\\\' ~ separator) }})
+    {%- endset -%}
+    nullif(array_join(array_sort(collect_list({{ escaped }})), {{ sql_literal(separator) }}), '')
 {%- endmacro %}
