@@ -22,24 +22,29 @@
 
 {#- The non-null values of a string expression within a group (distinct there), sorted and joined
     with `separator` (null when there are none): the group's set as one comparable value. Each value
-    is escaped first (a backslash doubled, a separator inside it preceded by a backslash), so that
-    two sets never make one string: {'a + b'} gives 'a\ + b', {'a', 'b'} gives 'a + b'. -#}
+    is escaped first ('%' as '%25', then a separator inside it with its '+' as '%2B'), so that two
+    sets never make one string: {'a + b'} gives 'a %2B b', {'a', 'b'} gives 'a + b'. -#}
 {% macro sorted_set_string(expr, separator) -%}
     {{ return(adapter.dispatch('sorted_set_string', 'flopwatt')(expr, separator)) }}
 {%- endmacro %}
 
-{#- DuckDB's string literals take a backslash as itself. -#}
+{#- One value of sorted_set_string, escaped (the separator must contain a '+'). -#}
+{% macro set_member_escaped(expr, separator) -%}
+    {%- set escaped_separator = separator | replace('+', '%2B') -%}
+    {%- if escaped_separator == separator -%}
+        {{ exceptions.raise_compiler_error("sorted_set_string: the separator must contain '+'") }}
+    {%- endif -%}
+    replace(replace({{ expr }}, '%', '%25'), {{ sql_literal(separator) }}, {{ sql_literal(escaped_separator) }})
+{%- endmacro %}
+
 {% macro default__sorted_set_string(expr, separator) -%}
-    {%- set escaped -%}
-        replace(replace({{ expr }}, '\', '\\'), {{ sql_literal(separator) }}, {{ sql_literal('\\' ~ separator) }})
-    {%- endset -%}
+    {%- set escaped = set_member_escaped(expr, separator) -%}
     string_agg({{ escaped }}, {{ sql_literal(separator) }} order by {{ escaped }})
 {%- endmacro %}
 
-{#- Spark's string literals process backslash escapes: '\\' is one backslash there. -#}
 {% macro spark__sorted_set_string(expr, separator) -%}
-    {%- set escaped -%}
-        replace(replace({{ expr }}, '\\', '\\\\'), {{ sql_literal(separator) }}, {{ sql_literal('\\\\' ~ separator) }})
-    {%- endset -%}
-    nullif(array_join(array_sort(collect_list({{ escaped }})), {{ sql_literal(separator) }}), '')
+    nullif(
+        array_join(array_sort(collect_list({{ set_member_escaped(expr, separator) }})), {{ sql_literal(separator) }}),
+        ''
+    )
 {%- endmacro %}
